@@ -1,0 +1,189 @@
+#include "io/listen.hpp"
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace fcgi::io {
+
+static int parse_port(const char *s, unsigned short &port)
+{
+    if (*s == '\0')
+        return -1;
+    unsigned long v = 0;
+    for (const char *p = s; *p; ++p) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        v = v * 10 + static_cast<unsigned long>(*p - '0');
+        if (v > 65535)
+            return -1;
+    }
+    port = static_cast<unsigned short>(v);
+    return 0;
+}
+
+static int resolve(const char *host, const char *port, bool passive, int family,
+                   Address &addr)
+{
+    struct addrinfo hints = {};
+    hints.ai_family = family;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+    struct addrinfo *res = nullptr;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0 || !res) {
+        errno = rc == EAI_SYSTEM ? errno : ENOENT;
+        return -1;
+    }
+    memcpy(&addr.ss, res->ai_addr, res->ai_addrlen);
+    addr.len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+int parse_address(const char *name, bool passive, Address &addr)
+{
+    memset(&addr, 0, sizeof addr);
+    if (!name || !*name) {
+        errno = EINVAL;
+        return -1;
+    }
+    const char *colon = strrchr(name, ':');
+    if (name[0] == '@' || strchr(name, '/') || !colon) {
+        struct sockaddr_un *un = reinterpret_cast<struct sockaddr_un *>(&addr.ss);
+        size_t len = strlen(name);
+        if (len >= sizeof un->sun_path) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        un->sun_family = AF_UNIX;
+        memcpy(un->sun_path, name, len);
+        if (name[0] == '@')
+            un->sun_path[0] = '\0'; // abstract: the length counts, no NUL
+        addr.len = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + len +
+                                          (name[0] == '@' ? 0 : 1));
+        return 0;
+    }
+    unsigned short port;
+    if (parse_port(colon + 1, port) < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    char host[256];
+    size_t hlen = static_cast<size_t>(colon - name);
+    if (hlen >= sizeof host) {
+        errno = EINVAL;
+        return -1;
+    }
+    memcpy(host, name, hlen);
+    host[hlen] = '\0';
+    int family = AF_UNSPEC;
+    char *h = host;
+    if (h[0] == '[') {
+        if (hlen < 2 || h[hlen - 1] != ']') {
+            errno = EINVAL;
+            return -1;
+        }
+        h[hlen - 1] = '\0';
+        ++h;
+        family = AF_INET6;
+    }
+    if (h[0] == '\0' || strcmp(h, "*") == 0) {
+        if (!passive) {
+            errno = EINVAL;
+            return -1;
+        }
+        h = nullptr; // wildcard: IPv6 any (dual stack) when available
+        family = family == AF_UNSPEC ? AF_INET6 : family;
+        if (resolve(h, colon + 1, passive, family, addr) == 0)
+            return 0;
+        return resolve(h, colon + 1, passive, AF_INET, addr);
+    }
+    return resolve(h, colon + 1, passive, family, addr);
+}
+
+// A Unix socket file that refuses connections belongs to nobody.
+static bool unix_path_is_stale(const struct sockaddr *sa, socklen_t len)
+{
+    const struct sockaddr_un *un = reinterpret_cast<const struct sockaddr_un *>(sa);
+    struct stat st;
+    if (un->sun_path[0] == '\0' || lstat(un->sun_path, &st) != 0 || !S_ISSOCK(st.st_mode))
+        return false;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    int rc = connect(fd, sa, len);
+    int err = errno;
+    close(fd);
+    return rc != 0 && err == ECONNREFUSED;
+}
+
+int open_listener(const char *name, int backlog)
+{
+    Address addr;
+    if (parse_address(name, true, addr) < 0)
+        return -1;
+    const struct sockaddr *sa = reinterpret_cast<const struct sockaddr *>(&addr.ss);
+    int family = addr.ss.ss_family;
+    int fd = socket(family, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1, zero = 0;
+    if (family != AF_UNIX && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+        goto fail;
+    if (family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    if (bind(fd, sa, addr.len) < 0) {
+        if (family != AF_UNIX || errno != EADDRINUSE || !unix_path_is_stale(sa, addr.len))
+            goto fail;
+        unlink(reinterpret_cast<const struct sockaddr_un *>(sa)->sun_path);
+        if (bind(fd, sa, addr.len) < 0)
+            goto fail;
+    }
+    if (listen(fd, backlog > 0 ? backlog : SOMAXCONN) < 0)
+        goto fail;
+    return fd;
+fail:
+    int err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+}
+
+int connect_to(const char *name)
+{
+    Address addr;
+    if (parse_address(name, false, addr) < 0)
+        return -1;
+    int fd = socket(addr.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int rc;
+    do
+        rc = connect(fd, reinterpret_cast<struct sockaddr *>(&addr.ss), addr.len);
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+bool is_listener(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    errno = 0;
+    return getpeername(fd, reinterpret_cast<struct sockaddr *>(&ss), &len) != 0 &&
+           errno == ENOTCONN;
+}
+
+} // namespace fcgi::io

@@ -1,0 +1,240 @@
+#include "proto/server_conn.hpp"
+
+#include <cstdio>
+#include <cstring>
+
+#include "proto/nvpair.hpp"
+
+namespace fcgi::proto {
+
+void ServerConn::reset(const Capacity *capacity)
+{
+    capacity_ = capacity;
+    decoder_ = RecordDecoder();
+    disposition_ = Disposition::skip;
+    begin_len_ = 0;
+    values_.clear();
+    active_ = role_ = 0;
+    keep_conn_ = params_done_ = stdin_done_ = data_done_ = failed_ = false;
+}
+
+void ServerConn::end_request()
+{
+    active_ = 0;
+    params_done_ = stdin_done_ = data_done_ = false;
+}
+
+void ServerConn::on_header(const Header &h, Event &ev)
+{
+    disposition_ = Disposition::skip;
+    if (h.version != kVersion1) {
+        failed_ = true;
+        ev.kind = Kind::unsupported_version;
+        return;
+    }
+    if (h.request_id == 0) {
+        if (h.type == kGetValues) {
+            values_.clear();
+            disposition_ = Disposition::collect_values;
+        } else {
+            disposition_ = Disposition::unknown_type;
+        }
+        return;
+    }
+    if (h.type == kBeginRequest) {
+        begin_len_ = 0;
+        disposition_ = Disposition::collect_begin;
+        return;
+    }
+    if (h.request_id != active_)
+        return; // another (or a finished) request's record: skipped
+    switch (h.type) {
+    case kParams:
+        if (!params_done_)
+            disposition_ = Disposition::deliver;
+        break;
+    case kStdin:
+        // Input before the parameters are complete breaks the protocol.
+        if (!params_done_) {
+            failed_ = true;
+            ev.kind = Kind::protocol_error;
+            return;
+        }
+        if (!stdin_done_)
+            disposition_ = Disposition::deliver;
+        break;
+    case kData:
+        if (params_done_ && !data_done_)
+            disposition_ = Disposition::deliver;
+        break;
+    default:
+        break; // ABORT_REQUEST is acted on at its end; others skipped
+    }
+}
+
+bool ServerConn::answer_get_values(Buffer &out)
+{
+    Capacity cap = capacity_ ? *capacity_ : Capacity();
+    char conns[16], reqs[16];
+    snprintf(conns, sizeof conns, "%u", cap.max_conns);
+    snprintf(reqs, sizeof reqs, "%u", cap.max_reqs);
+    struct Known {
+        const char *name;
+        const char *value;
+        bool sent;
+    } known[] = {{"FCGI_MAX_CONNS", conns, false},
+                 {"FCGI_MAX_REQS", reqs, false},
+                 {"FCGI_MPXS_CONNS", cap.mpxs_conns ? "1" : "0", false}};
+
+    size_t start = out.size();
+    if (!out.extend(kHeaderLen))
+        return false;
+    size_t pos = 0;
+    PairView pair;
+    // Each known name is answered once however often it is asked for;
+    // unknown names are left out, as the specification says.
+    while (next_pair(values_.data(), values_.size(), &pos, pair)) {
+        for (Known &k : known) {
+            if (!k.sent && pair.name_len == strlen(k.name) &&
+                memcmp(pair.name, k.name, pair.name_len) == 0) {
+                k.sent = true;
+                if (!encode_pair(out, k.name, strlen(k.name), k.value,
+                                 strlen(k.value)))
+                    return false;
+            }
+        }
+    }
+    size_t content = out.size() - start - kHeaderLen;
+    uint8_t pad = padding_for(content);
+    uint8_t *p = out.extend(pad);
+    if (!p)
+        return false;
+    memset(p, 0, pad);
+    encode_header(out.data() + start, kGetValuesResult, 0, content, pad);
+    values_.clear();
+    return true;
+}
+
+void ServerConn::on_end(const Header &h, Event &ev, Buffer &out)
+{
+    uint8_t rec[kFixedRecordLen];
+    switch (disposition_) {
+    case Disposition::collect_values:
+        if (!answer_get_values(out)) {
+            failed_ = true;
+            ev.kind = Kind::protocol_error;
+        }
+        return;
+    case Disposition::unknown_type:
+        encode_unknown_type(rec, h.type);
+        if (!out.append(rec, sizeof rec)) {
+            failed_ = true;
+            ev.kind = Kind::protocol_error;
+        }
+        return;
+    case Disposition::collect_begin: {
+        if (begin_len_ < 8 || (active_ != 0 && h.request_id == active_)) {
+            failed_ = true;
+            ev.kind = Kind::protocol_error;
+            return;
+        }
+        uint16_t role = static_cast<uint16_t>(begin_body_[0] << 8 | begin_body_[1]);
+        bool keep = begin_body_[2] & kKeepConn;
+        if (active_ != 0) {
+            encode_end_request(rec, h.request_id, 0, kCantMpxConn);
+            if (!out.append(rec, sizeof rec))
+                ev.kind = Kind::protocol_error;
+            return;
+        }
+        if (role < kResponder || role > kFilter) {
+            encode_end_request(rec, h.request_id, 0, kUnknownRole);
+            if (!out.append(rec, sizeof rec))
+                ev.kind = Kind::protocol_error;
+            else if (!keep)
+                ev.kind = Kind::close;
+            return;
+        }
+        active_ = h.request_id;
+        role_ = role;
+        keep_conn_ = keep;
+        params_done_ = stdin_done_ = data_done_ = false;
+        ev.kind = Kind::begin;
+        ev.request_id = active_;
+        ev.role = role;
+        ev.keep_conn = keep;
+        return;
+    }
+    case Disposition::deliver:
+        if (h.content_length != 0)
+            return;
+        // An empty record ends its stream.
+        if (h.type == kParams) {
+            params_done_ = true;
+            ev.kind = Kind::params_end;
+        } else if (h.type == kStdin) {
+            stdin_done_ = true;
+            ev.kind = Kind::stdin_end;
+        } else {
+            data_done_ = true;
+            ev.kind = Kind::data_end;
+        }
+        ev.request_id = active_;
+        return;
+    case Disposition::skip:
+        if (h.type == kAbortRequest && h.request_id == active_ && active_ != 0) {
+            ev.kind = Kind::abort;
+            ev.request_id = active_;
+        }
+        return;
+    }
+}
+
+size_t ServerConn::feed(const uint8_t *in, size_t n, Event &ev, Buffer &out)
+{
+    ev = Event{};
+    size_t used = 0;
+    while (ev.kind == Kind::need_more) {
+        if (failed_) {
+            ev.kind = Kind::protocol_error;
+            return used;
+        }
+        RecordDecoder::Event rev;
+        used += decoder_.feed(in + used, n - used, rev);
+        switch (rev.kind) {
+        case RecordDecoder::Kind::need_more:
+            return used;
+        case RecordDecoder::Kind::header:
+            on_header(rev.header, ev);
+            break;
+        case RecordDecoder::Kind::content:
+            if (disposition_ == Disposition::deliver) {
+                switch (rev.header.type) {
+                case kParams: ev.kind = Kind::params; break;
+                case kStdin: ev.kind = Kind::stdin_data; break;
+                default: ev.kind = Kind::data; break;
+                }
+                ev.request_id = active_;
+                ev.data = rev.data;
+                ev.len = rev.len;
+            } else if (disposition_ == Disposition::collect_begin) {
+                size_t take = rev.len;
+                if (take > sizeof begin_body_ - begin_len_)
+                    take = sizeof begin_body_ - begin_len_;
+                memcpy(begin_body_ + begin_len_, rev.data, take);
+                begin_len_ += take;
+            } else if (disposition_ == Disposition::collect_values) {
+                if (!values_.append(rev.data, rev.len)) {
+                    failed_ = true;
+                    ev.kind = Kind::protocol_error;
+                }
+            }
+            break;
+        case RecordDecoder::Kind::end:
+            on_end(rev.header, ev, out);
+            break;
+        }
+    }
+    return used;
+}
+
+} // namespace fcgi::proto

@@ -1,0 +1,782 @@
+#include "stream/request.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <new>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "io/accept.hpp"
+#include "io/fdio.hpp"
+#include "io/process_env.hpp"
+#include "proto/record.hpp"
+
+namespace fcgi {
+
+namespace {
+
+// Reads take what the kernel has, up to this much.
+constexpr size_t kReadSize = 16384;
+// FCGI_DATA that may arrive before stdin is read to its end.
+constexpr size_t kMaxDataStash = 8u << 20;
+// Connection objects kept for reuse after their connection closed.
+constexpr int kMaxFreeConns = 64;
+
+} // namespace
+
+struct Conn {
+    int fd = -1;
+    bool ready = false;  // idle, with input waiting
+    bool failed = false; // protocol or I/O failure: close, never keep
+    proto::Capacity capacity;
+    proto::ServerConn proto;
+    proto::PairDecoder pairs; // parameters of the request being received
+    Buffer in;
+    size_t pos = 0;           // in[pos..size) not yet fed to proto
+    Buffer out;               // replies and deferred records to send
+    uint16_t request_id = 0;
+    uint16_t role = 0;
+    bool keep = false;
+    Conn *next = nullptr;     // idle set or free list
+};
+
+namespace {
+
+struct ListenSlot {
+    int fd;
+    int waiters;
+};
+
+// The process-wide state: the idle set of kept connections, the listening
+// sockets that threads wait on, and which thread polls them.  One thread
+// (the leader) polls everything at once; the others wait on cv until it
+// wakes with work, so no two threads poll the same descriptors.
+struct Process {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool leader = false;
+    int wake[2] = {-1, -1};
+    Conn *idle = nullptr;
+    Conn *free_conns = nullptr;
+    int free_count = 0;
+    Buffer listens;   // ListenSlot[]
+    Buffer pollfds;   // struct pollfd[], the leader's
+    Buffer pollconns; // Conn *[] beside pollfds
+    Request *requests = nullptr;
+    unsigned request_count = 0;
+    io::AddrFilter filter;
+    proto::ParamLimits limits;
+    int linger_ms = 2000;
+};
+
+// Created once and never destroyed: threads may still run at exit.
+Process *g_proc = nullptr;
+pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+void init_once()
+{
+    void *mem = calloc(1, sizeof(Process));
+    if (!mem)
+        return;
+    Process *p = new (mem) Process;
+    pthread_mutex_init(&p->mu, nullptr);
+    pthread_cond_init(&p->cv, nullptr);
+    if (pipe2(p->wake, O_NONBLOCK | O_CLOEXEC) < 0)
+        p->wake[0] = p->wake[1] = -1;
+    io::set_shutdown_wake_fd(p->wake[1]);
+    p->filter.set(getenv("FCGI_WEB_SERVER_ADDRS"));
+    p->linger_ms = io::close_linger_ms();
+    io::install_signal_handlers();
+    g_proc = p;
+}
+
+class Lock {
+public:
+    explicit Lock(pthread_mutex_t &mu) : mu_(mu) { pthread_mutex_lock(&mu_); }
+    ~Lock() { pthread_mutex_unlock(&mu_); }
+    Lock(const Lock &) = delete;
+    Lock &operator=(const Lock &) = delete;
+
+private:
+    pthread_mutex_t &mu_;
+};
+
+Request *request_of(FCGX_Request *req) { return reinterpret_cast<Request *>(req->paramsPtr); }
+
+// --- connections ---------------------------------------------------------
+
+// Call with the lock held.
+Conn *conn_new_locked(int fd)
+{
+    Process *p = g_proc;
+    Conn *c = p->free_conns;
+    if (c) {
+        p->free_conns = c->next;
+        --p->free_count;
+    } else {
+        void *mem = calloc(1, sizeof(Conn));
+        if (!mem)
+            return nullptr;
+        c = new (mem) Conn;
+    }
+    if (!c->in.reserve(kReadSize)) {
+        c->~Conn();
+        free(c);
+        return nullptr;
+    }
+    c->fd = fd;
+    c->ready = c->failed = false;
+    c->proto.reset(&c->capacity);
+    c->in.clear();
+    c->out.clear();
+    c->pos = 0;
+    c->request_id = c->role = 0;
+    c->keep = false;
+    c->next = nullptr;
+    return c;
+}
+
+void conn_recycle(Conn *c)
+{
+    Process *p = g_proc;
+    Lock lock(p->mu);
+    if (p->free_count < kMaxFreeConns) {
+        c->next = p->free_conns;
+        p->free_conns = c;
+        ++p->free_count;
+        return;
+    }
+    c->~Conn();
+    free(c);
+}
+
+void conn_close(Conn *c, int linger_ms)
+{
+    io::close_conn(c->fd, linger_ms);
+    c->fd = -1;
+    conn_recycle(c);
+}
+
+int flush_out(Conn *c)
+{
+    if (c->out.empty())
+        return 0;
+    int rc = io::write_all(c->fd, c->out.data(), c->out.size());
+    c->out.clear();
+    if (rc < 0)
+        c->failed = true;
+    return rc;
+}
+
+// Puts a connection that has no request in progress into the idle set.
+void release_idle(Conn *c)
+{
+    Process *p = g_proc;
+    Lock lock(p->mu);
+    c->ready = c->pos < c->in.size();
+    c->next = p->idle;
+    p->idle = c;
+    if (p->leader && p->wake[1] >= 0) {
+        char b = 0;
+        ssize_t r = write(p->wake[1], &b, 1);
+        (void)r;
+    }
+    if (c->ready)
+        pthread_cond_signal(&p->cv);
+}
+
+Conn *take_ready_locked()
+{
+    for (Conn **pp = &g_proc->idle; *pp; pp = &(*pp)->next) {
+        Conn *c = *pp;
+        if (c->ready) {
+            *pp = c->next;
+            c->next = nullptr;
+            c->ready = false;
+            return c;
+        }
+    }
+    return nullptr;
+}
+
+enum class Pump { event, would_block, closed, error };
+
+// Feeds buffered input to the protocol until it reports an event, reading
+// more when it runs out.  Pending replies go out before any read, so a
+// lone GET_VALUES is answered while the connection waits.
+Pump pump(Conn *c, bool wait, proto::ServerConn::Event &ev)
+{
+    for (;;) {
+        c->pos += c->proto.feed(c->in.data() + c->pos, c->in.size() - c->pos, ev, c->out);
+        if (ev.kind != proto::ServerConn::Kind::need_more)
+            return Pump::event;
+        if (flush_out(c) < 0)
+            return Pump::error;
+        c->in.clear();
+        c->pos = 0;
+        ssize_t n = io::read_some(c->fd, c->in.data(), c->in.capacity());
+        if (n > 0) {
+            c->in.extend(static_cast<size_t>(n));
+            continue;
+        }
+        if (n == 0)
+            return Pump::closed;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return Pump::error;
+        if (!wait)
+            return Pump::would_block;
+        if (io::wait_fd(c->fd, POLLIN, -1) < 0)
+            return Pump::error;
+    }
+}
+
+void reply_end_request(Conn *c, uint8_t status)
+{
+    uint8_t rec[proto::kFixedRecordLen];
+    proto::encode_end_request(rec, c->request_id, 0, status);
+    if (!c->out.append(rec, sizeof rec))
+        c->failed = true;
+}
+
+const char *role_string(uint16_t role)
+{
+    switch (role) {
+    case proto::kResponder: return "FCGI_ROLE=RESPONDER";
+    case proto::kAuthorizer: return "FCGI_ROLE=AUTHORIZER";
+    default: return "FCGI_ROLE=FILTER";
+    }
+}
+
+enum class Incoming { ready, would_block, closed };
+
+// Receives a request's BEGIN_REQUEST and parameters without blocking.
+Incoming receive_request(Conn *c)
+{
+    using Kind = proto::ServerConn::Kind;
+    for (;;) {
+        proto::ServerConn::Event ev;
+        Pump pr = pump(c, false, ev);
+        if (pr == Pump::would_block)
+            return Incoming::would_block;
+        if (pr != Pump::event)
+            return Incoming::closed;
+        switch (ev.kind) {
+        case Kind::begin:
+            c->request_id = ev.request_id;
+            c->role = ev.role;
+            c->keep = ev.keep_conn;
+            c->pairs.reset(g_proc->limits);
+            if (!c->pairs.add_string(role_string(ev.role)))
+                return Incoming::closed;
+            break;
+        case Kind::params:
+            if (c->pairs.feed(ev.data, ev.len) != proto::PairDecoder::Status::ok) {
+                // Too large or no memory: refuse the request, keep the process.
+                reply_end_request(c, proto::kOverloaded);
+                flush_out(c);
+                return Incoming::closed;
+            }
+            break;
+        case Kind::params_end:
+            if (c->pairs.finish() != proto::PairDecoder::Status::ok)
+                return Incoming::closed;
+            return Incoming::ready;
+        case Kind::abort:
+            // Aborted before it started: end it, then wait for the next.
+            reply_end_request(c, proto::kRequestComplete);
+            c->proto.end_request();
+            if (!c->keep) {
+                flush_out(c);
+                return Incoming::closed;
+            }
+            break;
+        case Kind::close:
+            flush_out(c);
+            return Incoming::closed;
+        default:
+            return Incoming::closed;
+        }
+    }
+}
+
+// --- waiting for work ----------------------------------------------------
+
+ListenSlot *slot_for_locked(int fd)
+{
+    Process *p = g_proc;
+    ListenSlot *slots = reinterpret_cast<ListenSlot *>(p->listens.data());
+    size_t n = p->listens.size() / sizeof(ListenSlot);
+    for (size_t i = 0; i < n; ++i)
+        if (slots[i].fd == fd)
+            return &slots[i];
+    ListenSlot fresh = {fd, 0};
+    if (!p->listens.append(&fresh, sizeof fresh))
+        return nullptr;
+    // A listening socket shared by several threads must not block the
+    // one that loses the race for a connection.
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening)
+        io::set_nonblocking(fd, true);
+    return reinterpret_cast<ListenSlot *>(p->listens.data() + p->listens.size()) - 1;
+}
+
+// The leader polls the wake pipe, every listening socket some thread waits
+// on and every idle connection; called and returns with the lock held.
+int lead_locked(int flags)
+{
+    Process *p = g_proc;
+    size_t nslots = p->listens.size() / sizeof(ListenSlot);
+    size_t nconns = 0;
+    for (Conn *c = p->idle; c; c = c->next)
+        ++nconns;
+    size_t total = 1 + nslots + nconns;
+    p->pollfds.clear();
+    p->pollconns.clear();
+    struct pollfd *fds = reinterpret_cast<struct pollfd *>(p->pollfds.extend(total * sizeof(struct pollfd)));
+    Conn **conns = reinterpret_cast<Conn **>(p->pollconns.extend(nconns * sizeof(Conn *) + 1));
+    if (!fds || !conns)
+        return -ENOMEM;
+    size_t n = 0;
+    fds[n++] = {p->wake[0], POLLIN, 0};
+    const ListenSlot *slots = reinterpret_cast<const ListenSlot *>(p->listens.data());
+    for (size_t i = 0; i < nslots; ++i)
+        if (slots[i].waiters > 0)
+            fds[n++] = {slots[i].fd, POLLIN, 0};
+    size_t first_conn = n;
+    for (Conn *c = p->idle; c; c = c->next) {
+        conns[n - first_conn] = c;
+        fds[n++] = {c->fd, POLLIN, 0};
+    }
+    p->leader = true;
+    pthread_mutex_unlock(&p->mu);
+    int rc = poll(fds, n, -1);
+    int err = errno;
+    pthread_mutex_lock(&p->mu);
+    p->leader = false;
+    pthread_cond_broadcast(&p->cv);
+    if (rc < 0) {
+        if (err != EINTR)
+            return -err;
+        return (flags & FCGI_FAIL_ACCEPT_ON_INTR) ? -EINTR : 0;
+    }
+    if (fds[0].revents) {
+        char sink[64];
+        while (read(p->wake[0], sink, sizeof sink) > 0) {
+        }
+    }
+    // Only the leader takes idle connections that were not ready, so the
+    // ones polled are still in the idle set.
+    for (size_t i = first_conn; i < n; ++i)
+        if (fds[i].revents)
+            conns[i - first_conn]->ready = true;
+    return 0;
+}
+
+// Waits until a connection with input or a new connection is available.
+int acquire(int listen_fd, int flags, Conn **out)
+{
+    Process *p = g_proc;
+    Lock lock(p->mu);
+    ListenSlot *slot = slot_for_locked(listen_fd);
+    if (!slot)
+        return -ENOMEM;
+    ++slot->waiters;
+    int rc = 0;
+    *out = nullptr;
+    for (;;) {
+        if (io::shutdown_pending()) {
+            rc = -1;
+            break;
+        }
+        if ((*out = take_ready_locked()))
+            break;
+        pthread_mutex_unlock(&p->mu);
+        int fd = -1;
+        bool tcp = false;
+        io::AcceptResult ar = io::accept_one(listen_fd, &p->filter, fd, tcp);
+        int err = errno;
+        pthread_mutex_lock(&p->mu);
+        if (ar == io::AcceptResult::ok) {
+            if (!(*out = conn_new_locked(fd))) {
+                close(fd);
+                rc = -ENOMEM;
+            }
+            break;
+        }
+        if (ar == io::AcceptResult::rejected)
+            continue;
+        if (ar == io::AcceptResult::error) {
+            if (err == EINTR && !(flags & FCGI_FAIL_ACCEPT_ON_INTR))
+                continue;
+            rc = -err;
+            break;
+        }
+        if (!p->leader) {
+            if ((rc = lead_locked(flags)) != 0)
+                break;
+        } else {
+            pthread_cond_wait(&p->cv, &p->mu);
+        }
+    }
+    // Slots live in a Buffer that may have moved: find ours again.
+    slot = slot_for_locked(listen_fd);
+    if (slot)
+        --slot->waiters;
+    if (*out) {
+        unsigned n = p->request_count ? p->request_count : 1;
+        (*out)->capacity = proto::Capacity{n, n, false};
+    }
+    return rc;
+}
+
+// --- requests ------------------------------------------------------------
+
+Request *request_for(FCGX_Request *req)
+{
+    Request *r = request_of(req);
+    if (!r) {
+        void *mem = calloc(1, sizeof(Request));
+        if (!mem)
+            return nullptr;
+        r = new (mem) Request;
+        Process *p = g_proc;
+        Lock lock(p->mu);
+        r->next = p->requests;
+        if (r->next)
+            r->next->prev = r;
+        p->requests = r;
+        ++p->request_count;
+        req->paramsPtr = reinterpret_cast<struct Params *>(r);
+    }
+    r->req = req;
+    return r;
+}
+
+void clear_request_fields(FCGX_Request *req)
+{
+    req->in = req->out = req->err = nullptr;
+    req->envp = nullptr;
+    req->ipcFd = -1;
+    req->isBeginProcessed = 0;
+    req->nWriters = 0;
+}
+
+// Hands the received request on c to r: parameters, streams, fields.
+bool bind(Request *r, Conn *c)
+{
+    FCGX_Request *req = r->req;
+    size_t count = c->pairs.count();
+    c->pairs.swap_strings(r->strings);
+    r->envp.clear();
+    char **envp = reinterpret_cast<char **>(r->envp.extend((count + 1) * sizeof(char *)));
+    if (!envp)
+        return false;
+    char *s = reinterpret_cast<char *>(r->strings.data());
+    for (size_t i = 0; i < count; ++i) {
+        envp[i] = s;
+        s += strlen(s) + 1;
+    }
+    envp[count] = nullptr;
+
+    r->in_d.kind = StreamData::Kind::stdin_reader;
+    r->in_d.owner = r->out_d.owner = r->err_d.owner = r;
+    r->out_d.kind = r->err_d.kind = StreamData::Kind::writer;
+    r->out_d.record_type = proto::kStdout;
+    r->err_d.record_type = proto::kStderr;
+    stream::init_reader(&r->in, &r->in_d);
+    if (!stream::init_writer(&r->out, &r->out_d, kStdoutContent) ||
+        !stream::init_writer(&r->err, &r->err_d, kStderrContent))
+        return false;
+    r->data_stash.clear();
+    r->stash_pos = 0;
+    r->defer_sends = false;
+    r->aborted = false;
+    r->conn = c;
+
+    req->requestId = c->request_id;
+    req->role = c->role;
+    req->keepConnection = c->keep;
+    req->appStatus = 0;
+    req->nWriters = 2;
+    req->isBeginProcessed = 1;
+    req->ipcFd = c->fd;
+    req->detached = 0;
+    req->in = &r->in;
+    req->out = &r->out;
+    req->err = &r->err;
+    req->envp = envp;
+    return true;
+}
+
+// Leaves the reader's window on p[0..len).
+void set_window(FCGX_Stream *s, const uint8_t *p, size_t len)
+{
+    unsigned char *b = const_cast<unsigned char *>(p);
+    s->rdNext = s->stopUnget = b;
+    s->stop = b + len;
+}
+
+void set_eof(FCGX_Stream *s)
+{
+    s->isClosed = 1;
+    s->rdNext = s->stop = s->stopUnget = nullptr;
+}
+
+} // namespace
+
+namespace request {
+
+int init()
+{
+    pthread_once(&g_once, init_once);
+    return g_proc ? 0 : -ENOMEM;
+}
+
+bool initialized() { return g_proc != nullptr; }
+
+int send(Request *r, const uint8_t *p, size_t len)
+{
+    Conn *c = r->conn;
+    if (!c || c->failed) {
+        errno = EPIPE;
+        return -1;
+    }
+    if (r->defer_sends) {
+        if (c->out.append(p, len))
+            return 0;
+        errno = ENOMEM;
+        return -1;
+    }
+    int rc;
+    if (c->out.empty()) {
+        rc = io::write_all(c->fd, p, len);
+    } else {
+        struct iovec iov[2] = {{c->out.data(), c->out.size()},
+                               {const_cast<uint8_t *>(p), len}};
+        rc = io::write_all(c->fd, iov, 2);
+        c->out.clear();
+    }
+    if (rc < 0)
+        c->failed = true;
+    return rc;
+}
+
+void fill_reader(FCGX_Stream *s)
+{
+    using Kind = proto::ServerConn::Kind;
+    StreamData *d = static_cast<StreamData *>(s->data);
+    Request *r = d->owner;
+    Conn *c = r ? r->conn : nullptr;
+    if (s->isClosed)
+        return;
+    if (!c) {
+        set_eof(s);
+        return;
+    }
+    bool want_data = d->kind == StreamData::Kind::data_reader;
+    if (want_data && r->stash_pos < r->data_stash.size()) {
+        set_window(s, r->data_stash.data() + r->stash_pos, r->data_stash.size() - r->stash_pos);
+        r->stash_pos = r->data_stash.size();
+        return;
+    }
+    if (want_data ? c->proto.data_done() : c->proto.stdin_done()) {
+        set_eof(s);
+        return;
+    }
+    for (;;) {
+        proto::ServerConn::Event ev;
+        Pump pr = pump(c, true, ev);
+        if (pr != Pump::event) {
+            c->failed = true;
+            stream::set_error(s, pr == Pump::closed ? FCGX_PROTOCOL_ERROR : (errno ? errno : EIO));
+            return;
+        }
+        switch (ev.kind) {
+        case Kind::stdin_data:
+            if (!want_data) {
+                set_window(s, ev.data, ev.len);
+                return;
+            }
+            break;
+        case Kind::data:
+            if (want_data) {
+                set_window(s, ev.data, ev.len);
+                return;
+            }
+            if (r->data_stash.size() + ev.len > kMaxDataStash ||
+                !r->data_stash.append(ev.data, ev.len)) {
+                c->failed = true;
+                stream::set_error(s, FCGX_PROTOCOL_ERROR);
+                return;
+            }
+            break;
+        case Kind::stdin_end:
+            if (!want_data) {
+                set_eof(s);
+                return;
+            }
+            break;
+        case Kind::data_end:
+            if (want_data) {
+                set_eof(s);
+                return;
+            }
+            break;
+        case Kind::abort:
+            // The web server gave up: the program sees the end of its
+            // input; FCGX_Finish_r still ends the request properly.
+            r->aborted = true;
+            set_eof(s);
+            return;
+        case Kind::unsupported_version:
+            c->failed = true;
+            stream::set_error(s, FCGX_UNSUPPORTED_VERSION);
+            return;
+        case Kind::params:
+        case Kind::params_end:
+        case Kind::begin:
+        case Kind::need_more:
+            break;
+        default:
+            c->failed = true;
+            stream::set_error(s, FCGX_PROTOCOL_ERROR);
+            return;
+        }
+    }
+}
+
+int start_filter_data(FCGX_Stream *s)
+{
+    StreamData *d = static_cast<StreamData *>(s->data);
+    if (!d || !d->owner || d->owner->req->role != proto::kFilter || !s->isReader ||
+        !s->isClosed || d->kind != StreamData::Kind::stdin_reader || s->FCGI_errno) {
+        stream::set_error(s, FCGX_CALL_SEQ_ERROR);
+        return -1;
+    }
+    d->kind = StreamData::Kind::data_reader;
+    s->isClosed = 0;
+    s->rdNext = s->stop = s->stopUnget = nullptr;
+    return 0;
+}
+
+void set_exit_status(int status, FCGX_Stream *s)
+{
+    StreamData *d = static_cast<StreamData *>(s->data);
+    if (d && d->owner)
+        d->owner->req->appStatus = status;
+}
+
+int accept(FCGX_Request *req)
+{
+    if (!g_proc)
+        return -9998;
+    finish(req);
+    Request *r = request_for(req);
+    if (!r)
+        return -ENOMEM;
+    for (;;) {
+        Conn *c = nullptr;
+        int rc = acquire(req->listen_sock, req->flags, &c);
+        if (rc != 0)
+            return rc;
+        switch (receive_request(c)) {
+        case Incoming::would_block:
+            release_idle(c);
+            continue;
+        case Incoming::closed:
+            conn_close(c, 0);
+            continue;
+        case Incoming::ready:
+            if (!bind(r, c)) {
+                conn_close(c, 0);
+                r->conn = nullptr;
+                clear_request_fields(req);
+                return -ENOMEM;
+            }
+            return 0;
+        }
+    }
+}
+
+void finish(FCGX_Request *req)
+{
+    Request *r = request_of(req);
+    if (!r || !r->conn) {
+        if (r)
+            clear_request_fields(req);
+        return;
+    }
+    Conn *c = r->conn;
+    if (req->detached) {
+        // Someone else (a forked child) now owns the connection: close
+        // our descriptor without a shutdown and write nothing.
+        close(c->fd);
+        c->fd = -1;
+        r->conn = nullptr;
+        conn_recycle(c);
+        clear_request_fields(req);
+        req->detached = 0;
+        return;
+    }
+    // stderr's closing records wait to leave with stdout's in one write.
+    r->defer_sends = true;
+    stream::close(&r->err);
+    r->defer_sends = false;
+    stream::close(&r->out);
+    flush_out(c);
+    bool healthy = !c->failed && r->out.FCGI_errno == 0 && r->err.FCGI_errno == 0 &&
+                   r->in.FCGI_errno == 0;
+    bool input_left = !c->proto.stdin_done() || c->pos < c->in.size();
+    c->proto.end_request();
+    r->conn = nullptr;
+    if (req->keepConnection && healthy)
+        release_idle(c);
+    else
+        conn_close(c, healthy && input_left ? g_proc->linger_ms : 0);
+    clear_request_fields(req);
+}
+
+void free(FCGX_Request *req, bool close_conn)
+{
+    Request *r = request_of(req);
+    if (!r)
+        return;
+    if (Conn *c = r->conn) {
+        r->conn = nullptr;
+        if (req->detached) {
+            if (close_conn)
+                close(c->fd);
+            c->fd = -1;
+            conn_recycle(c);
+        } else if (close_conn || c->failed) {
+            conn_close(c, 0);
+        } else {
+            c->proto.end_request();
+            release_idle(c);
+        }
+    }
+    {
+        Process *p = g_proc;
+        Lock lock(p->mu);
+        if (r->prev)
+            r->prev->next = r->next;
+        else
+            p->requests = r->next;
+        if (r->next)
+            r->next->prev = r->prev;
+        --p->request_count;
+    }
+    r->~Request();
+    ::free(r);
+    req->paramsPtr = nullptr;
+    clear_request_fields(req);
+    req->detached = 0;
+}
+
+} // namespace request
+} // namespace fcgi
