@@ -1,11 +1,12 @@
 #include "io/fdio.hpp"
 
+#include "io/process_env.hpp"
+
 #include <cerrno>
 #include <climits>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 namespace fcgi::io {
@@ -98,13 +99,6 @@ int set_nonblocking(int fd, bool on)
         return -1;
     int want = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
     return want == fl ? 0 : fcntl(fd, F_SETFL, want);
-}
-
-static long now_ms()
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 void close_conn(int fd, int linger_ms)

@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace fcgi::io {
@@ -63,16 +65,65 @@ void request_shutdown()
 
 void set_shutdown_wake_fd(int fd) { g_wake_fd = fd; }
 
+namespace {
+
+// The environment variable name as a number within [lo, hi], or def.
+unsigned long long env_number(const char *name, unsigned long long def,
+                              unsigned long long lo, unsigned long long hi)
+{
+    const char *s = getenv(name);
+    if (!s || *s < '0' || *s > '9')
+        return def;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || errno || v < lo || v > hi)
+        return def;
+    return v;
+}
+
+} // namespace
+
 int close_linger_ms()
 {
-    const char *s = getenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT");
-    if (!s || !*s)
-        return 2000;
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*end || v < 0 || v > 600000)
-        return 2000;
-    return static_cast<int>(v);
+    return static_cast<int>(env_number("LIBFCGI_OS_CLOSE_POLL_TIMEOUT", 2000, 0, 600000));
+}
+
+Tunables read_tunables()
+{
+    Tunables t;
+    t.close_linger_ms = close_linger_ms();
+    t.params_max_bytes = env_number("FCGI_PARAMS_MAX_BYTES", t.params_max_bytes, 1024, 1ull << 31);
+    t.params_max_count = env_number("FCGI_PARAMS_MAX_COUNT", t.params_max_count, 16, 1ull << 24);
+    t.param_max_length = env_number("FCGI_PARAM_MAX_LENGTH", t.param_max_length, 256, 1ull << 31);
+    t.params_timeout_ms = static_cast<int>(env_number("FCGI_PARAMS_TIMEOUT", t.params_timeout_ms, 1, 86400000));
+    t.idle_timeout_ms = static_cast<int>(env_number("FCGI_IDLE_TIMEOUT", t.idle_timeout_ms, 1, 86400000));
+    return t;
+}
+
+long now_ms()
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+void adopt_activation_socket()
+{
+    const char *pid = getenv("LISTEN_PID");
+    if (!pid || env_number("LISTEN_PID", 0, 1, 1ull << 31) != static_cast<unsigned long long>(getpid()))
+        return;
+    if (env_number("LISTEN_FDS", 0, 1, 1024) == 0)
+        return;
+    constexpr int kFirstActivatedFd = 3;
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (getsockopt(kFirstActivatedFd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 &&
+        listening && dup2(kFirstActivatedFd, 0) == 0)
+        close(kFirstActivatedFd);
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
 }
 
 } // namespace fcgi::io

@@ -41,6 +41,8 @@ struct Conn {
     uint16_t request_id = 0;
     uint16_t role = 0;
     bool keep = false;
+    bool receiving = false;   // a request has begun but is not complete
+    long deadline = 0;        // monotonic ms when an idle or slow peer is dropped
     Conn *next = nullptr;     // idle set or free list
 };
 
@@ -69,8 +71,8 @@ struct Process {
     Request *requests = nullptr;
     unsigned request_count = 0;
     io::AddrFilter filter;
+    io::Tunables tun;
     proto::ParamLimits limits;
-    int linger_ms = 2000;
 };
 
 // Created once and never destroyed: threads may still run at exit.
@@ -89,7 +91,11 @@ void init_once()
         p->wake[0] = p->wake[1] = -1;
     io::set_shutdown_wake_fd(p->wake[1]);
     p->filter.set(getenv("FCGI_WEB_SERVER_ADDRS"));
-    p->linger_ms = io::close_linger_ms();
+    p->tun = io::read_tunables();
+    p->limits.max_total = p->tun.params_max_bytes;
+    p->limits.max_count = p->tun.params_max_count;
+    p->limits.max_single = p->tun.param_max_length;
+    io::adopt_activation_socket();
     io::install_signal_handlers();
     g_proc = p;
 }
@@ -135,15 +141,15 @@ Conn *conn_new_locked(int fd)
     c->out.clear();
     c->pos = 0;
     c->request_id = c->role = 0;
-    c->keep = false;
+    c->keep = c->receiving = false;
+    c->deadline = io::now_ms() + p->tun.params_timeout_ms;
     c->next = nullptr;
     return c;
 }
 
-void conn_recycle(Conn *c)
+void conn_recycle_locked(Conn *c)
 {
     Process *p = g_proc;
-    Lock lock(p->mu);
     if (p->free_count < kMaxFreeConns) {
         c->next = p->free_conns;
         p->free_conns = c;
@@ -152,6 +158,12 @@ void conn_recycle(Conn *c)
     }
     c->~Conn();
     free(c);
+}
+
+void conn_recycle(Conn *c)
+{
+    Lock lock(g_proc->mu);
+    conn_recycle_locked(c);
 }
 
 void conn_close(Conn *c, int linger_ms)
@@ -172,11 +184,14 @@ int flush_out(Conn *c)
     return rc;
 }
 
-// Puts a connection that has no request in progress into the idle set.
-void release_idle(Conn *c)
+// Puts a connection whose request is not complete (or that finished one)
+// into the idle set; after a request, its idle time starts.
+void release_idle(Conn *c, bool after_request)
 {
     Process *p = g_proc;
     Lock lock(p->mu);
+    if (after_request)
+        c->deadline = io::now_ms() + p->tun.idle_timeout_ms;
     c->ready = c->pos < c->in.size();
     c->next = p->idle;
     p->idle = c;
@@ -266,6 +281,10 @@ Incoming receive_request(Conn *c)
             return Incoming::closed;
         switch (ev.kind) {
         case Kind::begin:
+            if (!c->receiving) {
+                c->receiving = true;
+                c->deadline = io::now_ms() + g_proc->tun.params_timeout_ms;
+            }
             c->request_id = ev.request_id;
             c->role = ev.role;
             c->keep = ev.keep_conn;
@@ -284,11 +303,13 @@ Incoming receive_request(Conn *c)
         case Kind::params_end:
             if (c->pairs.finish() != proto::PairDecoder::Status::ok)
                 return Incoming::closed;
+            c->receiving = false;
             return Incoming::ready;
         case Kind::abort:
             // Aborted before it started: end it, then wait for the next.
             reply_end_request(c, proto::kRequestComplete);
             c->proto.end_request();
+            c->receiving = false;
             if (!c->keep) {
                 flush_out(c);
                 return Incoming::closed;
@@ -325,6 +346,23 @@ ListenSlot *slot_for_locked(int fd)
     return reinterpret_cast<ListenSlot *>(p->listens.data() + p->listens.size()) - 1;
 }
 
+// Closes idle connections whose peer sent nothing in time (now == 0: all
+// of them, at shutdown).
+void drop_expired_locked(long now)
+{
+    for (Conn **pp = &g_proc->idle; *pp;) {
+        Conn *c = *pp;
+        if (now == 0 || (!c->ready && c->deadline && c->deadline <= now)) {
+            *pp = c->next;
+            close(c->fd);
+            c->fd = -1;
+            conn_recycle_locked(c);
+        } else {
+            pp = &c->next;
+        }
+    }
+}
+
 // The leader polls the wake pipe, every listening socket some thread waits
 // on and every idle connection; called and returns with the lock held.
 int lead_locked(int flags)
@@ -348,13 +386,19 @@ int lead_locked(int flags)
         if (slots[i].waiters > 0)
             fds[n++] = {slots[i].fd, POLLIN, 0};
     size_t first_conn = n;
+    long now = io::now_ms(), next_deadline = 0;
     for (Conn *c = p->idle; c; c = c->next) {
         conns[n - first_conn] = c;
         fds[n++] = {c->fd, POLLIN, 0};
+        if (c->deadline && (!next_deadline || c->deadline < next_deadline))
+            next_deadline = c->deadline;
     }
+    int timeout = -1;
+    if (next_deadline)
+        timeout = next_deadline <= now ? 0 : static_cast<int>(next_deadline - now);
     p->leader = true;
     pthread_mutex_unlock(&p->mu);
-    int rc = poll(fds, n, -1);
+    int rc = poll(fds, n, timeout);
     int err = errno;
     pthread_mutex_lock(&p->mu);
     p->leader = false;
@@ -374,6 +418,7 @@ int lead_locked(int flags)
     for (size_t i = first_conn; i < n; ++i)
         if (fds[i].revents)
             conns[i - first_conn]->ready = true;
+    drop_expired_locked(io::now_ms());
     return 0;
 }
 
@@ -390,6 +435,7 @@ int acquire(int listen_fd, int flags, Conn **out)
     *out = nullptr;
     for (;;) {
         if (io::shutdown_pending()) {
+            drop_expired_locked(0);
             rc = -1;
             break;
         }
@@ -686,7 +732,7 @@ int accept(FCGX_Request *req)
             return rc;
         switch (receive_request(c)) {
         case Incoming::would_block:
-            release_idle(c);
+            release_idle(c, false);
             continue;
         case Incoming::closed:
             conn_close(c, 0);
@@ -734,10 +780,10 @@ void finish(FCGX_Request *req)
     bool input_left = !c->proto.stdin_done() || c->pos < c->in.size();
     c->proto.end_request();
     r->conn = nullptr;
-    if (req->keepConnection && healthy)
-        release_idle(c);
+    if (req->keepConnection && healthy && !io::shutdown_pending())
+        release_idle(c, true);
     else
-        conn_close(c, healthy && input_left ? g_proc->linger_ms : 0);
+        conn_close(c, healthy && input_left ? g_proc->tun.close_linger_ms : 0);
     clear_request_fields(req);
 }
 
@@ -757,7 +803,7 @@ void free(FCGX_Request *req, bool close_conn)
             conn_close(c, 0);
         } else {
             c->proto.end_request();
-            release_idle(c);
+            release_idle(c, true);
         }
     }
     {
