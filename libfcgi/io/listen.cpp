@@ -95,11 +95,9 @@ int parse_address(const char *name, bool passive, Address &addr)
         family = AF_INET6;
     }
     if (h[0] == '\0' || strcmp(h, "*") == 0) {
-        if (!passive) {
-            errno = EINVAL;
-            return -1;
-        }
-        h = nullptr; // wildcard: IPv6 any (dual stack) when available
+        // Listening: all interfaces.  Connecting: this host (loopback),
+        // as the reference's cgi-fcgi did for ":port".
+        h = nullptr; // IPv6 (dual stack) when available
         family = family == AF_UNSPEC ? AF_INET6 : family;
         if (resolve(h, colon + 1, passive, family, addr) == 0)
             return 0;
@@ -156,17 +154,14 @@ fail:
     return -1;
 }
 
-int connect_to(const char *name)
+static int connect_one(const struct sockaddr *sa, socklen_t len)
 {
-    Address addr;
-    if (parse_address(name, false, addr) < 0)
-        return -1;
-    int fd = socket(addr.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
     int rc;
     do
-        rc = connect(fd, reinterpret_cast<struct sockaddr *>(&addr.ss), addr.len);
+        rc = connect(fd, sa, len);
     while (rc < 0 && errno == EINTR);
     if (rc < 0) {
         int err = errno;
@@ -174,6 +169,42 @@ int connect_to(const char *name)
         errno = err;
         return -1;
     }
+    return fd;
+}
+
+int connect_to(const char *name)
+{
+    Address addr;
+    if (parse_address(name, false, addr) < 0)
+        return -1;
+    if (addr.ss.ss_family == AF_UNIX)
+        return connect_one(reinterpret_cast<struct sockaddr *>(&addr.ss), addr.len);
+    // A host name may stand for several addresses (::1 and 127.0.0.1 for
+    // localhost): try each in turn, reporting the last failure.
+    const char *colon = strrchr(name, ':');
+    char host[256];
+    size_t hlen = static_cast<size_t>(colon - name);
+    memcpy(host, name, hlen);
+    host[hlen] = '\0';
+    char *h = host;
+    if (h[0] == '[') {
+        h[hlen - 1] = '\0';
+        ++h;
+    }
+    if (h[0] == '\0' || strcmp(h, "*") == 0)
+        h = nullptr;
+    struct addrinfo hints = {};
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    struct addrinfo *res = nullptr;
+    if (getaddrinfo(h, colon + 1, &hints, &res) != 0 || !res)
+        return connect_one(reinterpret_cast<struct sockaddr *>(&addr.ss), addr.len);
+    int fd = -1;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next)
+        fd = connect_one(ai->ai_addr, ai->ai_addrlen);
+    int err = errno;
+    freeaddrinfo(res);
+    errno = err;
     return fd;
 }
 

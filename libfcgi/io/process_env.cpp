@@ -1,5 +1,6 @@
 #include "io/process_env.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -11,8 +12,10 @@ namespace fcgi::io {
 
 namespace {
 
-volatile sig_atomic_t g_shutdown = 0;
-volatile sig_atomic_t g_wake_fd = -1;
+// Lock-free atomics: safe in a signal handler and between threads.
+std::atomic<int> g_shutdown{0};
+std::atomic<int> g_wake_fd{-1};
+static_assert(std::atomic<int>::is_always_lock_free, "signal-safe atomics");
 
 void wake()
 {

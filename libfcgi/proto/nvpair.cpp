@@ -93,6 +93,7 @@ PairDecoder::Status PairDecoder::feed(const uint8_t *in, size_t n)
                 count_ + 1 > limits_.max_count)
                 return Status::too_large;
             total_ += size_t(name_len_) + value_len_;
+            cut_ = false;
             left_ = name_len_;
             state_ = State::name;
             if (left_ == 0) {
@@ -113,14 +114,21 @@ PairDecoder::Status PairDecoder::feed(const uint8_t *in, size_t n)
             size_t take = left_;
             if (take > n - pos)
                 take = n - pos;
-            if (!strings_.append(in + pos, take))
-                return Status::no_memory;
+            if (!cut_) {
+                // An environment string ends at its first NUL, so a pair
+                // with a NUL inside keeps only what precedes it.
+                const void *nul = memchr(in + pos, 0, take);
+                size_t keep = nul ? size_t(static_cast<const uint8_t *>(nul) - (in + pos)) : take;
+                if (!strings_.append(in + pos, keep))
+                    return Status::no_memory;
+                cut_ = nul != nullptr;
+            }
             pos += take;
             left_ -= static_cast<uint32_t>(take);
             if (left_ > 0)
                 break;
             if (state_ == State::name) {
-                if (!strings_.push('='))
+                if (!cut_ && !strings_.push('='))
                     return Status::no_memory;
                 state_ = State::value;
                 left_ = value_len_;

@@ -59,6 +59,7 @@ private:
     uint32_t name_len_ = 0;
     uint32_t value_len_ = 0;
     uint32_t left_ = 0;
+    bool cut_ = false; // a NUL ended the current pair's string
     size_t count_ = 0;
     size_t total_ = 0;
     ParamLimits limits_{};

@@ -56,7 +56,8 @@ size_t RecordDecoder::feed(const uint8_t *in, size_t n, Event &ev)
             size_t take = kHeaderLen - raw_len_;
             if (take > n - used)
                 take = n - used;
-            memcpy(raw_ + raw_len_, in + used, take);
+            if (take > 0) // in may be null when n is 0
+                memcpy(raw_ + raw_len_, in + used, take);
             raw_len_ += take;
             used += take;
             if (raw_len_ < kHeaderLen)

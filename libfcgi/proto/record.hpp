@@ -87,6 +87,8 @@ public:
 
     // True between a header and its end.
     bool in_record() const { return state_ != State::header; }
+    // True when no byte of a record is held, not even part of a header.
+    bool at_boundary() const { return state_ == State::header && raw_len_ == 0; }
     const Header &current() const { return header_; }
     size_t content_left() const { return content_left_; }
 

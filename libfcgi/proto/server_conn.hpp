@@ -68,7 +68,7 @@ public:
     bool stdin_done() const { return stdin_done_; }
     bool data_done() const { return data_done_; }
     // True when no record is partly received.
-    bool at_record_boundary() const { return !decoder_.in_record(); }
+    bool at_record_boundary() const { return decoder_.at_boundary(); }
     bool failed() const { return failed_; }
 
 private:

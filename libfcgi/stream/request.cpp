@@ -30,8 +30,9 @@ constexpr int kMaxFreeConns = 64;
 
 struct Conn {
     int fd = -1;
-    bool ready = false;  // idle, with input waiting
-    bool failed = false; // protocol or I/O failure: close, never keep
+    bool ready = false;        // idle, with input waiting
+    bool failed = false;       // writing failed: send nothing more, close
+    bool input_broken = false; // malformed or cut-off input: answer, then close
     proto::Capacity capacity;
     proto::ServerConn proto;
     proto::PairDecoder pairs; // parameters of the request being received
@@ -43,6 +44,7 @@ struct Conn {
     bool keep = false;
     bool receiving = false;   // a request has begun but is not complete
     long deadline = 0;        // monotonic ms when an idle or slow peer is dropped
+    long fresh_until = 0;     // accepted, no request yet: see idle_fresh_locked
     Conn *next = nullptr;     // idle set or free list
 };
 
@@ -135,7 +137,7 @@ Conn *conn_new_locked(int fd)
         return nullptr;
     }
     c->fd = fd;
-    c->ready = c->failed = false;
+    c->ready = c->failed = c->input_broken = false;
     c->proto.reset(&c->capacity);
     c->in.clear();
     c->out.clear();
@@ -143,6 +145,7 @@ Conn *conn_new_locked(int fd)
     c->request_id = c->role = 0;
     c->keep = c->receiving = false;
     c->deadline = io::now_ms() + p->tun.params_timeout_ms;
+    c->fresh_until = 0;
     c->next = nullptr;
     return c;
 }
@@ -304,6 +307,7 @@ Incoming receive_request(Conn *c)
             if (c->pairs.finish() != proto::PairDecoder::Status::ok)
                 return Incoming::closed;
             c->receiving = false;
+            c->fresh_until = 0;
             return Incoming::ready;
         case Kind::abort:
             // Aborted before it started: end it, then wait for the next.
@@ -346,6 +350,23 @@ ListenSlot *slot_for_locked(int fd)
     return reinterpret_cast<ListenSlot *>(p->listens.data() + p->listens.size()) - 1;
 }
 
+// How long a just-accepted connection that has not sent its request yet
+// keeps its process from accepting more.  Without this, one process of
+// several sharing a socket could take every pending connection before
+// their requests arrive and serve them one after another while the others
+// idle; with it, a peer that connects and stays silent delays accepting by
+// this much at most.
+constexpr long kFreshGraceMs = 1000;
+
+// Idle connections still in their grace period.
+int idle_fresh_locked(long now)
+{
+    int n = 0;
+    for (Conn *c = g_proc->idle; c; c = c->next)
+        n += c->fresh_until > now;
+    return n;
+}
+
 // Closes idle connections whose peer sent nothing in time (now == 0: all
 // of them, at shutdown).
 void drop_expired_locked(long now)
@@ -365,7 +386,7 @@ void drop_expired_locked(long now)
 
 // The leader polls the wake pipe, every listening socket some thread waits
 // on and every idle connection; called and returns with the lock held.
-int lead_locked(int flags)
+int lead_locked(int flags, bool may_accept)
 {
     Process *p = g_proc;
     size_t nslots = p->listens.size() / sizeof(ListenSlot);
@@ -382,7 +403,7 @@ int lead_locked(int flags)
     size_t n = 0;
     fds[n++] = {p->wake[0], POLLIN, 0};
     const ListenSlot *slots = reinterpret_cast<const ListenSlot *>(p->listens.data());
-    for (size_t i = 0; i < nslots; ++i)
+    for (size_t i = 0; i < nslots && may_accept; ++i)
         if (slots[i].waiters > 0)
             fds[n++] = {slots[i].fd, POLLIN, 0};
     size_t first_conn = n;
@@ -392,10 +413,14 @@ int lead_locked(int flags)
         fds[n++] = {c->fd, POLLIN, 0};
         if (c->deadline && (!next_deadline || c->deadline < next_deadline))
             next_deadline = c->deadline;
+        if (c->fresh_until > now && (!next_deadline || c->fresh_until < next_deadline))
+            next_deadline = c->fresh_until;
     }
     int timeout = -1;
     if (next_deadline)
         timeout = next_deadline <= now ? 0 : static_cast<int>(next_deadline - now);
+    if (io::shutdown_pending())
+        return 0;
     p->leader = true;
     pthread_mutex_unlock(&p->mu);
     int rc = poll(fds, n, timeout);
@@ -408,7 +433,9 @@ int lead_locked(int flags)
             return -err;
         return (flags & FCGI_FAIL_ACCEPT_ON_INTR) ? -EINTR : 0;
     }
-    if (fds[0].revents) {
+    // Once shutdown is pending the wake byte stays, so that every later
+    // poll returns at once.
+    if (fds[0].revents && !io::shutdown_pending()) {
         char sink[64];
         while (read(p->wake[0], sink, sizeof sink) > 0) {
         }
@@ -435,12 +462,29 @@ int acquire(int listen_fd, int flags, Conn **out)
     *out = nullptr;
     for (;;) {
         if (io::shutdown_pending()) {
+            // The leader polls the idle connections without the lock.
+            while (p->leader)
+                pthread_cond_wait(&p->cv, &p->mu);
             drop_expired_locked(0);
             rc = -1;
             break;
         }
         if ((*out = take_ready_locked()))
             break;
+        int waiting = 0;
+        const ListenSlot *slots = reinterpret_cast<const ListenSlot *>(p->listens.data());
+        for (size_t i = 0; i < p->listens.size() / sizeof(ListenSlot); ++i)
+            waiting += slots[i].waiters;
+        bool may_accept = idle_fresh_locked(io::now_ms()) < waiting;
+        if (!may_accept) {
+            if (!p->leader) {
+                if ((rc = lead_locked(flags, false)) != 0)
+                    break;
+            } else {
+                pthread_cond_wait(&p->cv, &p->mu);
+            }
+            continue;
+        }
         pthread_mutex_unlock(&p->mu);
         int fd = -1;
         bool tcp = false;
@@ -459,11 +503,20 @@ int acquire(int listen_fd, int flags, Conn **out)
         if (ar == io::AcceptResult::error) {
             if (err == EINTR && !(flags & FCGI_FAIL_ACCEPT_ON_INTR))
                 continue;
+            if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+                // Out of descriptors or memory: the reference returned the
+                // error, ending most accept loops.  Wait for some to free
+                // up instead, without spinning.
+                pthread_mutex_unlock(&p->mu);
+                poll(nullptr, 0, 100);
+                pthread_mutex_lock(&p->mu);
+                continue;
+            }
             rc = -err;
             break;
         }
         if (!p->leader) {
-            if ((rc = lead_locked(flags)) != 0)
+            if ((rc = lead_locked(flags, true)) != 0)
                 break;
         } else {
             pthread_cond_wait(&p->cv, &p->mu);
@@ -638,7 +691,7 @@ void fill_reader(FCGX_Stream *s)
         proto::ServerConn::Event ev;
         Pump pr = pump(c, true, ev);
         if (pr != Pump::event) {
-            c->failed = true;
+            c->input_broken = true;
             stream::set_error(s, pr == Pump::closed ? FCGX_PROTOCOL_ERROR : (errno ? errno : EIO));
             return;
         }
@@ -656,7 +709,7 @@ void fill_reader(FCGX_Stream *s)
             }
             if (r->data_stash.size() + ev.len > kMaxDataStash ||
                 !r->data_stash.append(ev.data, ev.len)) {
-                c->failed = true;
+                c->input_broken = true;
                 stream::set_error(s, FCGX_PROTOCOL_ERROR);
                 return;
             }
@@ -680,7 +733,7 @@ void fill_reader(FCGX_Stream *s)
             set_eof(s);
             return;
         case Kind::unsupported_version:
-            c->failed = true;
+            c->input_broken = true;
             stream::set_error(s, FCGX_UNSUPPORTED_VERSION);
             return;
         case Kind::params:
@@ -689,7 +742,7 @@ void fill_reader(FCGX_Stream *s)
         case Kind::need_more:
             break;
         default:
-            c->failed = true;
+            c->input_broken = true;
             stream::set_error(s, FCGX_PROTOCOL_ERROR);
             return;
         }
@@ -732,6 +785,8 @@ int accept(FCGX_Request *req)
             return rc;
         switch (receive_request(c)) {
         case Incoming::would_block:
+            if (c->fresh_until == 0 && !c->receiving && c->request_id == 0)
+                c->fresh_until = io::now_ms() + kFreshGraceMs;
             release_idle(c, false);
             continue;
         case Incoming::closed:
@@ -775,15 +830,15 @@ void finish(FCGX_Request *req)
     r->defer_sends = false;
     stream::close(&r->out);
     flush_out(c);
-    bool healthy = !c->failed && r->out.FCGI_errno == 0 && r->err.FCGI_errno == 0 &&
-                   r->in.FCGI_errno == 0;
+    bool healthy = !c->failed && !c->input_broken && r->out.FCGI_errno == 0 &&
+                   r->err.FCGI_errno == 0 && r->in.FCGI_errno == 0;
     bool input_left = !c->proto.stdin_done() || c->pos < c->in.size();
     c->proto.end_request();
     r->conn = nullptr;
     if (req->keepConnection && healthy && !io::shutdown_pending())
         release_idle(c, true);
     else
-        conn_close(c, healthy && input_left ? g_proc->tun.close_linger_ms : 0);
+        conn_close(c, !c->failed && input_left ? g_proc->tun.close_linger_ms : 0);
     clear_request_fields(req);
 }
 
@@ -799,7 +854,7 @@ void free(FCGX_Request *req, bool close_conn)
                 close(c->fd);
             c->fd = -1;
             conn_recycle(c);
-        } else if (close_conn || c->failed) {
+        } else if (close_conn || c->failed || c->input_broken) {
             conn_close(c, 0);
         } else {
             c->proto.end_request();

@@ -174,7 +174,7 @@ int put_char(int c, FCGX_Stream *s)
 {
     if (s->wrNext != s->stop) {
         *s->wrNext++ = static_cast<unsigned char>(c);
-        return c;
+        return static_cast<unsigned char>(c);
     }
     if (s->isClosed || s->isReader)
         return EOF;
@@ -182,7 +182,7 @@ int put_char(int c, FCGX_Stream *s)
     if (s->wrNext == s->stop)
         return EOF;
     *s->wrNext++ = static_cast<unsigned char>(c);
-    return c;
+    return static_cast<unsigned char>(c);
 }
 
 int put_str(const char *str, int n, FCGX_Stream *s)
@@ -222,6 +222,12 @@ int close(FCGX_Stream *s)
         if (!s->isReader)
             s->emptyBuffProc(s, 1);
         s->wasFCloseCalled = 1;
+        // Closed for the program either way: a reader yields no more bytes.
+        s->isClosed = 1;
+        if (s->isReader)
+            s->stop = s->rdNext;
+        else
+            s->stop = s->wrNext;
     }
     return s->FCGI_errno == 0 ? 0 : EOF;
 }
