@@ -11,6 +11,8 @@ libfcgi_libfcgi_core_la_SOURCES = \
 	libfcgi/proto/nvpair.cpp \
 	libfcgi/proto/server_conn.hpp \
 	libfcgi/proto/server_conn.cpp \
+	libfcgi/proto/client.hpp \
+	libfcgi/proto/client.cpp \
 	libfcgi/io/fdio.hpp \
 	libfcgi/io/fdio.cpp \
 	libfcgi/io/listen.hpp \
