@@ -1,0 +1,3 @@
+#!/bin/sh
+# See tests/faults/local.mk.
+exec /bin/sh "${top_srcdir:?run from make check}/tests/faults/run.sh" failmalloc
