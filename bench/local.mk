@@ -1,0 +1,46 @@
+# bench/: `make bench` measures this libfcgi against the reference libfcgi
+# 2.4.2 in the same run and prints ratios (bench/run.sh).  Nothing here is
+# built by `make`, `make check` or `make install`.
+#
+#   bench/app     the FastCGI responder, built against the reference headers
+#                 and libfcgi.so.0 when they are installed; run.sh swaps our
+#                 library in underneath it with LD_LIBRARY_PATH
+#   bench/client  the load generator (raw FastCGI, needs no libfcgi)
+
+bench_shared = $(srcdir)/bench/address.h $(srcdir)/bench/pattern.h
+
+# Against the reference only: no AM_CPPFLAGS, so neither our include/ nor
+# our config.h comes near it.
+bench/app: $(srcdir)/bench/app.c $(bench_shared)
+	@$(MKDIR_P) bench
+	$(AM_V_CC)ref=`$(CC) -print-file-name=libfcgi.so.0`; \
+	case $$ref in \
+	  /*) $(CC) $(CFLAGS) $(PTHREAD_CFLAGS) $(LDFLAGS) -o $@ \
+	        $(srcdir)/bench/app.c "$$ref" $(PTHREAD_LIBS) ;; \
+	  *) echo "bench: the reference libfcgi is not installed" \
+	          "(Debian: apt-get install libfcgi-dev libfcgi0ldbl)" >&2; exit 1 ;; \
+	esac
+
+bench/client: $(srcdir)/bench/client.c $(bench_shared)
+	@$(MKDIR_P) bench
+	$(AM_V_CC)$(CC) $(AM_CFLAGS) $(CFLAGS) $(PTHREAD_CFLAGS) $(LDFLAGS) -o $@ \
+	  $(srcdir)/bench/client.c $(PTHREAD_LIBS)
+
+.PHONY: bench
+bench: bench/app bench/client libfcgi/libfcgi.la
+	$(AM_V_at)top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
+	  $(SHELL) $(srcdir)/bench/run.sh
+
+CLEANFILES += bench/app bench/client
+clean-local: clean-bench
+.PHONY: clean-bench
+clean-bench:
+	-rm -rf bench/results
+
+EXTRA_DIST += \
+	bench/README \
+	bench/address.h \
+	bench/pattern.h \
+	bench/app.c \
+	bench/client.c \
+	bench/run.sh
