@@ -54,3 +54,10 @@ tests/support/env.sh: Makefile
 	  echo "top_srcdir='$(abs_top_srcdir)'"; \
 	  echo "top_builddir='$(abs_top_builddir)'"; \
 	} >$@-t && mv -f $@-t $@
+
+# systemd socket activation (LISTEN_FDS), through a launcher that passes
+# the socket the way systemd does.
+check_PROGRAMS += tests/support/activate
+tests_support_activate_SOURCES = tests/support/activate.c
+TESTS += tests/activation.sh
+EXTRA_DIST += tests/activation.sh
