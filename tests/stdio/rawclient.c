@@ -114,9 +114,11 @@ int main(int argc, char **argv)
         rc = peer_read(fd, &r, 1, PEER_UNTIL_END, PEER_TIMEOUT_MS);
     close(fd);
 
-    fwrite(r.out.data, 1, r.out.len, stdout);
+    if (r.out.len)
+        fwrite(r.out.data, 1, r.out.len, stdout);
     fflush(stdout);
-    fwrite(r.err.data, 1, r.err.len, stderr);
+    if (r.err.len)
+        fwrite(r.err.data, 1, r.err.len, stderr);
     end = peer_end_for(&r, 1);
     if (show_status && end)
         fprintf(stderr, "END app_status=%lu protocol_status=%d\n",
