@@ -594,7 +594,6 @@ bool bind(Request *r, Conn *c)
     r->data_stash.clear();
     r->stash_pos = 0;
     r->defer_sends = false;
-    r->aborted = false;
     r->conn = c;
 
     req->requestId = c->request_id;
@@ -729,7 +728,6 @@ void fill_reader(FCGX_Stream *s)
         case Kind::abort:
             // The web server gave up: the program sees the end of its
             // input; FCGX_Finish_r still ends the request properly.
-            r->aborted = true;
             set_eof(s);
             return;
         case Kind::unsupported_version:

@@ -33,7 +33,6 @@ struct Request {
     FCGX_Stream in{}, out{}, err{};
     StreamData in_d, out_d, err_d;
     bool defer_sends = false; // collect closing records for one write
-    bool aborted = false;
     Request *prev = nullptr, *next = nullptr; // all requests of the process
 };
 
