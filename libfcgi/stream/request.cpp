@@ -63,6 +63,11 @@ struct Process {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool leader = false;
+    // The last accept found a connection, or a poll saw one waiting: worth
+    // trying accept before polling.  Cleared when accept comes up empty, so
+    // a process serving kept connections does not pay a failed accept per
+    // request.
+    bool listen_hot = true;
     int wake[2] = {-1, -1};
     Conn *idle = nullptr;
     Conn *free_conns = nullptr;
@@ -442,6 +447,9 @@ int lead_locked(int flags, bool may_accept)
     }
     // Only the leader takes idle connections that were not ready, so the
     // ones polled are still in the idle set.
+    for (size_t i = 1; i < first_conn; ++i)
+        if (fds[i].revents)
+            p->listen_hot = true;
     for (size_t i = first_conn; i < n; ++i)
         if (fds[i].revents)
             conns[i - first_conn]->ready = true;
@@ -476,9 +484,9 @@ int acquire(int listen_fd, int flags, Conn **out)
         for (size_t i = 0; i < p->listens.size() / sizeof(ListenSlot); ++i)
             waiting += slots[i].waiters;
         bool may_accept = idle_fresh_locked(io::now_ms()) < waiting;
-        if (!may_accept) {
+        if (!may_accept || (!p->listen_hot && p->idle)) {
             if (!p->leader) {
-                if ((rc = lead_locked(flags, false)) != 0)
+                if ((rc = lead_locked(flags, may_accept)) != 0)
                     break;
             } else {
                 pthread_cond_wait(&p->cv, &p->mu);
@@ -491,6 +499,7 @@ int acquire(int listen_fd, int flags, Conn **out)
         io::AcceptResult ar = io::accept_one(listen_fd, &p->filter, fd, tcp);
         int err = errno;
         pthread_mutex_lock(&p->mu);
+        p->listen_hot = ar != io::AcceptResult::again;
         if (ar == io::AcceptResult::ok) {
             if (!(*out = conn_new_locked(fd))) {
                 close(fd);
