@@ -321,6 +321,7 @@ struct app {
     int max;            /* requests to serve before exiting */
     handler_fn fn;
     const char *acl;    /* FCGI_WEB_SERVER_ADDRS, NULL to unset */
+    const char *const *env; /* more NAME, VALUE pairs to set, NULL-ended */
     char addr[160];
 };
 
@@ -335,6 +336,8 @@ serve(void *arg)
         setenv("FCGI_WEB_SERVER_ADDRS", a->acl, 1);
     else
         unsetenv("FCGI_WEB_SERVER_ADDRS");
+    for (i = 0; a->env != NULL && a->env[i] != NULL; i += 2)
+        setenv(a->env[i], a->env[i + 1], 1);
     if (FCGX_Init() != 0)
         _exit(APP_INIT_FAILED);
     if (FCGX_InitRequest(&req, a->lfd, 0) != 0)
@@ -1653,6 +1656,157 @@ then_request(int fd, int id)
     peer_response_free(&r);
 }
 
+/* ------------------------------------------------------------------ */
+/* Limits and timeouts from the environment (libfcgi(3)).              */
+
+/* Starts h_keep on a Unix socket with extra environment for the app. */
+static void
+app_start_env(struct app *a, int max, const char *const *env)
+{
+    memset(a, 0, sizeof(*a));
+    a->lfd = listen_fcgx(ON_UNIX, a->addr, sizeof(a->addr));
+    a->env = env;
+    app_start_on(a, h_keep, max, NULL);
+}
+
+/* A request over a bound gets FCGI_OVERLOADED; the next one is served. */
+static void
+overloaded_then_served(const char *const *env, const char *const *pairs)
+{
+    struct app a;
+    peer_response r;
+    int fd;
+
+    app_start_env(&a, 1, env);
+    fd = peer_connect(a.addr);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(peer_request(fd, 1, PEER_RESPONDER, 0, pairs, "z", 1), 0);
+    peer_response_init(&r);
+    ck_assert_int_eq(peer_read(fd, &r, 1, PEER_UNTIL_END, peer_ms(PEER_TIMEOUT_MS)), 0);
+    ck_assert_ptr_nonnull(peer_end_for(&r, 1));
+    ck_assert_int_eq(peer_end_for(&r, 1)->protocol_status, FCGI_OVERLOADED);
+    ck_assert_uint_eq(r.out.len, 0);
+    peer_response_free(&r);
+    close(fd);
+
+    fd = peer_connect(a.addr);
+    ck_assert_int_ge(fd, 0);
+    then_request(fd, 1);
+    close(fd);
+    ck_assert_int_eq(app_finish(&a), APP_OK);
+}
+
+START_TEST(limit_params_bytes)
+{
+    static const char *const env[] = { "FCGI_PARAMS_MAX_BYTES", "2048", NULL };
+    static char big[4001];
+    const char *pairs[] = { "BIG", big, NULL };
+
+    memset(big, 'x', sizeof(big) - 1);
+    overloaded_then_served(env, pairs);
+}
+END_TEST
+
+START_TEST(limit_params_count)
+{
+    static const char *const env[] = { "FCGI_PARAMS_MAX_COUNT", "20", NULL };
+    static char names[30][8];
+    const char *pairs[61];
+    int i;
+
+    for (i = 0; i < 30; i++) {
+        snprintf(names[i], sizeof(names[i]), "P%d", i);
+        pairs[2 * i] = names[i];
+        pairs[2 * i + 1] = "v";
+    }
+    pairs[60] = NULL;
+    overloaded_then_served(env, pairs);
+}
+END_TEST
+
+START_TEST(limit_param_length)
+{
+    static const char *const env[] = { "FCGI_PARAM_MAX_LENGTH", "1000", NULL };
+    static char big[1201];
+    const char *pairs[] = { "SMALL", "ok", "BIG", big, NULL };
+
+    memset(big, 'y', sizeof(big) - 1);
+    overloaded_then_served(env, pairs);
+}
+END_TEST
+
+static long
+elapsed_ms(const struct timespec *t0)
+{
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0->tv_sec) * 1000L + (t1.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+/* A peer that starts a request and stalls is dropped after
+ * FCGI_PARAMS_TIMEOUT; the process serves the next one meanwhile. */
+START_TEST(timeout_request_head)
+{
+    static const char *const env[] = { "FCGI_PARAMS_TIMEOUT", "400", NULL };
+    struct app a;
+    struct timespec t0;
+    long ms;
+    int slow, fd;
+
+    app_start_env(&a, 2, env);
+    slow = peer_connect(a.addr);
+    ck_assert_int_ge(slow, 0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_int_eq(peer_begin(slow, 1, PEER_RESPONDER, 0), 0);
+    fd = peer_connect(a.addr);
+    ck_assert_int_ge(fd, 0);
+    then_request(fd, 1);
+    close(fd);
+    ck_assert_int_eq(peer_wait_close(slow, peer_ms(5000)), 1);
+    ms = elapsed_ms(&t0);
+    ck_assert_msg(ms >= 300, "dropped after %ld ms, before the timeout", ms);
+    close(slow);
+    fd = peer_connect(a.addr);
+    ck_assert_int_ge(fd, 0);
+    then_request(fd, 1);
+    close(fd);
+    ck_assert_int_eq(app_finish(&a), APP_OK);
+}
+END_TEST
+
+/* A kept connection left idle is closed after FCGI_IDLE_TIMEOUT. */
+START_TEST(timeout_idle_kept_connection)
+{
+    static const char *const env[] = { "FCGI_IDLE_TIMEOUT", "400", NULL };
+    const char *pairs[] = { "SEQ", "1", NULL };
+    struct app a;
+    peer_response r;
+    struct timespec t0;
+    long ms;
+    int fd;
+
+    app_start_env(&a, 2, env);
+    fd = peer_connect(a.addr);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(peer_request(fd, 1, PEER_RESPONDER, PEER_KEEP_CONN, pairs, "z", 1), 0);
+    peer_response_init(&r);
+    ck_assert_int_eq(peer_read(fd, &r, 1, PEER_UNTIL_END, peer_ms(PEER_TIMEOUT_MS)), 0);
+    ck_assert_str_eq(txt(&r.out), "seq 1 keep=1 body 1[z]");
+    peer_response_free(&r);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_int_eq(peer_wait_close(fd, peer_ms(5000)), 1);
+    ms = elapsed_ms(&t0);
+    ck_assert_msg(ms >= 300, "closed after %ld ms, before the timeout", ms);
+    close(fd);
+    fd = peer_connect(a.addr);
+    ck_assert_int_ge(fd, 0);
+    then_request(fd, 1);
+    close(fd);
+    ck_assert_int_eq(app_finish(&a), APP_OK);
+}
+END_TEST
+
 /* GET_VALUES with nothing behind it must be answered (the reference waits). */
 START_TEST(get_values_alone)
 {
@@ -2578,6 +2732,11 @@ fcgiapp_suite(void)
     tcase_add_test(tc, round_robin_kept_connections);
 
     tc = tcase(s, "management", 60);
+    tcase_add_test(tc, limit_params_bytes);
+    tcase_add_test(tc, limit_params_count);
+    tcase_add_test(tc, limit_param_length);
+    tcase_add_test(tc, timeout_request_head);
+    tcase_add_test(tc, timeout_idle_kept_connection);
     tcase_add_test(tc, get_values_alone);
     tcase_add_test(tc, get_values_unknown_names_omitted);
     tcase_add_test(tc, get_values_many_duplicates);
