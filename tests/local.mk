@@ -30,7 +30,9 @@ TESTS += \
 
 # Differential test: run.sh builds diffapp against the reference itself;
 # this diffapp is the one built against us.
-check_PROGRAMS += tests/diff/diffapp tests/diff/diffclient
+check_PROGRAMS += tests/diff/diffapp tests/diff/diffstdio tests/diff/diffclient
+tests_diff_diffstdio_SOURCES = tests/diff/diffstdio.c
+tests_diff_diffstdio_LDADD = libfcgi/libfcgi.la
 tests_diff_diffapp_SOURCES = tests/diff/diffapp.c
 tests_diff_diffapp_LDADD = libfcgi/libfcgi.la
 tests_diff_diffclient_SOURCES = tests/diff/diffclient.c $(TESTS_PEER_SOURCES)

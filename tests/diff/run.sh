@@ -1,8 +1,10 @@
 #!/bin/sh
 # run.sh: differential test against the reference libfcgi 2.4.2.
 #
-# The same application (diffapp.c) answers the same raw requests
-# (diffclient.c) three times, and every byte of the answers is compared:
+# The same application answers the same raw requests (diffclient.c)
+# three times, and every byte of the answers is compared; the application
+# is diffapp.c (FCGX_ calls) and then diffstdio.c (a stdio CGI program
+# converted with fcgi_stdio.h):
 #
 #   ref    diffapp built against the reference headers and library
 #   swap   that same binary with our libfcgi.so.0 swapped in underneath
@@ -30,9 +32,9 @@ if [ ! -f "$ref_header" ] || [ ! -f "$ref_lib" ]; then
 fi
 
 ourlibdir=$top_builddir/libfcgi/.libs
-ourapp=$top_builddir/tests/diff/diffapp
 client=$top_builddir/tests/diff/diffclient
-for f in "$ourlibdir/libfcgi.so.0" "$ourapp" "$client"; do
+for f in "$ourlibdir/libfcgi.so.0" "$top_builddir/tests/diff/diffapp" \
+        "$top_builddir/tests/diff/diffstdio" "$client"; do
     if [ ! -e "$f" ]; then
         echo "run.sh: $f is missing (make check builds it)" >&2
         exit 99
@@ -42,13 +44,15 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fcgi-diff.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-# Binary A: only the reference headers and library, nothing of ours.
-if ! $CC -I/usr/include -o "$tmp/diffapp-ref" "$top_srcdir/tests/diff/diffapp.c" \
-        "$ref_lib" >"$tmp/cc.log" 2>&1; then
-    echo "run.sh: cannot build diffapp against the reference:" >&2
-    cat "$tmp/cc.log" >&2
-    exit 99
-fi
+# Binaries A: only the reference headers and library, nothing of ours.
+for app in diffapp diffstdio; do
+    if ! $CC -I/usr/include -o "$tmp/$app-ref" "$top_srcdir/tests/diff/$app.c" \
+            "$ref_lib" >"$tmp/cc.log" 2>&1; then
+        echo "run.sh: cannot build $app against the reference:" >&2
+        cat "$tmp/cc.log" >&2
+        exit 99
+    fi
+done
 
 # The swap must really load our library, or the comparison proves nothing.
 loaded=$(LD_LIBRARY_PATH=$ourlibdir ldd "$tmp/diffapp-ref" | awk '$1 == "libfcgi.so.0" { print $3 }')
@@ -79,7 +83,7 @@ run() {
 
     "$@" "$sock" "$count" 2>"$tmp/$label-$scenario.err" &
     pid=$!
-    if ! "$client" "$sock" "$scenario" "$out"; then
+    if ! "$client" "$sock" "${scenario#*-}" "$out"; then
         echo "FAIL: $label/$scenario: the client got no complete answer" >&2
         failures=$((failures + 1))
     fi
@@ -116,20 +120,23 @@ compare() {
     fi
 }
 
-for spec in plain:1 body:1 stderr:1 keepconn:2 authorizer:1; do
-    scenario=${spec%:*}
-    count=${spec#*:}
-    run ref "$scenario" "$count" env -u LD_LIBRARY_PATH "$tmp/diffapp-ref"
-    run swap "$scenario" "$count" env LD_LIBRARY_PATH="$ourlibdir" "$tmp/diffapp-ref"
-    # shellcheck disable=SC2086
-    run ours "$scenario" "$count" $ours_prefix "$ourapp"
-    if [ -s "$tmp/ref-$scenario.bin" ]; then
-        compare "$scenario" swap
-        compare "$scenario" ours
-    else
-        echo "FAIL: $scenario: no answer from the reference itself" >&2
-        failures=$((failures + 1))
-    fi
+for app in diffapp diffstdio; do
+    for spec in plain:1 body:1 stderr:1 keepconn:2 authorizer:1; do
+        # run and compare set "scenario"; this loop keeps its own name.
+        case_=$app-${spec%:*}
+        count=${spec#*:}
+        run ref "$case_" "$count" env -u LD_LIBRARY_PATH "$tmp/$app-ref"
+        run swap "$case_" "$count" env LD_LIBRARY_PATH="$ourlibdir" "$tmp/$app-ref"
+        # shellcheck disable=SC2086
+        run ours "$case_" "$count" $ours_prefix "$top_builddir/tests/diff/$app"
+        if [ -s "$tmp/ref-$case_.bin" ]; then
+            compare "$case_" swap
+            compare "$case_" ours
+        else
+            echo "FAIL: $case_: no answer from the reference itself" >&2
+            failures=$((failures + 1))
+        fi
+    done
 done
 
 if [ "$failures" -ne 0 ]; then
