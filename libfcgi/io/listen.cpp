@@ -47,6 +47,41 @@ static int resolve(const char *host, const char *port, bool passive, int family,
     return 0;
 }
 
+// A TCP name split at its last colon: host (NULL for "" or "*", without
+// the brackets of "[v6addr]"), port, and AF_INET6 when bracketed.
+struct TcpName {
+    char buf[256];
+    const char *host;
+    const char *port;
+    int family;
+};
+
+static int split_tcp_name(const char *name, const char *colon, TcpName &t)
+{
+    unsigned short port;
+    size_t hlen = static_cast<size_t>(colon - name);
+    if (parse_port(colon + 1, port) < 0 || hlen >= sizeof t.buf) {
+        errno = EINVAL;
+        return -1;
+    }
+    memcpy(t.buf, name, hlen);
+    t.buf[hlen] = '\0';
+    t.port = colon + 1;
+    t.family = AF_UNSPEC;
+    char *h = t.buf;
+    if (h[0] == '[') {
+        if (hlen < 2 || h[hlen - 1] != ']') {
+            errno = EINVAL;
+            return -1;
+        }
+        h[hlen - 1] = '\0';
+        ++h;
+        t.family = AF_INET6;
+    }
+    t.host = h[0] == '\0' || strcmp(h, "*") == 0 ? nullptr : h;
+    return 0;
+}
+
 int parse_address(const char *name, bool passive, Address &addr)
 {
     memset(&addr, 0, sizeof addr);
@@ -70,40 +105,19 @@ int parse_address(const char *name, bool passive, Address &addr)
                                           (name[0] == '@' ? 0 : 1));
         return 0;
     }
-    unsigned short port;
-    if (parse_port(colon + 1, port) < 0) {
-        errno = EINVAL;
+    TcpName t;
+    if (split_tcp_name(name, colon, t) < 0)
         return -1;
-    }
-    char host[256];
-    size_t hlen = static_cast<size_t>(colon - name);
-    if (hlen >= sizeof host) {
-        errno = EINVAL;
-        return -1;
-    }
-    memcpy(host, name, hlen);
-    host[hlen] = '\0';
-    int family = AF_UNSPEC;
-    char *h = host;
-    if (h[0] == '[') {
-        if (hlen < 2 || h[hlen - 1] != ']') {
-            errno = EINVAL;
-            return -1;
-        }
-        h[hlen - 1] = '\0';
-        ++h;
-        family = AF_INET6;
-    }
-    if (h[0] == '\0' || strcmp(h, "*") == 0) {
+    if (!t.host) {
         // Listening: all interfaces.  Connecting: this host (loopback),
-        // as the reference's cgi-fcgi did for ":port".
-        h = nullptr; // IPv6 (dual stack) when available
-        family = family == AF_UNSPEC ? AF_INET6 : family;
-        if (resolve(h, colon + 1, passive, family, addr) == 0)
+        // as the reference's cgi-fcgi did for ":port".  IPv6 (dual stack)
+        // when available.
+        int family = t.family == AF_UNSPEC ? AF_INET6 : t.family;
+        if (resolve(nullptr, t.port, passive, family, addr) == 0)
             return 0;
-        return resolve(h, colon + 1, passive, AF_INET, addr);
+        return resolve(nullptr, t.port, passive, AF_INET, addr);
     }
-    return resolve(h, colon + 1, passive, family, addr);
+    return resolve(t.host, t.port, passive, t.family, addr);
 }
 
 // A Unix socket file that refuses connections belongs to nobody.
@@ -181,23 +195,15 @@ int connect_to(const char *name)
         return connect_one(reinterpret_cast<struct sockaddr *>(&addr.ss), addr.len);
     // A host name may stand for several addresses (::1 and 127.0.0.1 for
     // localhost): try each in turn, reporting the last failure.
-    const char *colon = strrchr(name, ':');
-    char host[256];
-    size_t hlen = static_cast<size_t>(colon - name);
-    memcpy(host, name, hlen);
-    host[hlen] = '\0';
-    char *h = host;
-    if (h[0] == '[') {
-        h[hlen - 1] = '\0';
-        ++h;
-    }
-    if (h[0] == '\0' || strcmp(h, "*") == 0)
-        h = nullptr;
+    TcpName t;
+    if (split_tcp_name(name, strrchr(name, ':'), t) < 0)
+        return -1;
     struct addrinfo hints = {};
+    hints.ai_family = t.family;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
     struct addrinfo *res = nullptr;
-    if (getaddrinfo(h, colon + 1, &hints, &res) != 0 || !res)
+    if (getaddrinfo(t.host, t.port, &hints, &res) != 0 || !res)
         return connect_one(reinterpret_cast<struct sockaddr *>(&addr.ss), addr.len);
     int fd = -1;
     for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next)
