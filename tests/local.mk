@@ -63,3 +63,7 @@ check_PROGRAMS += tests/support/activate
 tests_support_activate_SOURCES = tests/support/activate.c
 TESTS += tests/activation.sh
 EXTRA_DIST += tests/activation.sh
+
+# Debian's cgi-fcgi (OS_ layer, FCGX_CreateWriter) on our library.
+TESTS += tests/diff/cgi-fcgi-swap.sh
+EXTRA_DIST += tests/diff/cgi-fcgi-swap.sh
