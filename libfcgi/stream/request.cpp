@@ -646,7 +646,7 @@ int init()
 
 bool initialized() { return g_proc != nullptr; }
 
-int send(Request *r, const uint8_t *p, size_t len)
+int send_vec(Request *r, struct iovec *iov, int n)
 {
     Conn *c = r->conn;
     if (!c || c->failed) {
@@ -654,23 +654,26 @@ int send(Request *r, const uint8_t *p, size_t len)
         return -1;
     }
     if (r->defer_sends) {
-        if (c->out.append(p, len))
-            return 0;
-        errno = ENOMEM;
-        return -1;
+        for (int i = 1; i < n; ++i)
+            if (!c->out.append(iov[i].iov_base, iov[i].iov_len)) {
+                errno = ENOMEM;
+                return -1;
+            }
+        return 0;
     }
-    int rc;
-    if (c->out.empty()) {
-        rc = io::write_all(c->fd, p, len);
-    } else {
-        struct iovec iov[2] = {{c->out.data(), c->out.size()},
-                               {const_cast<uint8_t *>(p), len}};
-        rc = io::write_all(c->fd, iov, 2);
-        c->out.clear();
-    }
+    iov[0].iov_base = c->out.data();
+    iov[0].iov_len = c->out.size();
+    int rc = io::write_all(c->fd, iov, n);
+    c->out.clear();
     if (rc < 0)
         c->failed = true;
     return rc;
+}
+
+int send(Request *r, const uint8_t *p, size_t len)
+{
+    struct iovec iov[2] = {{nullptr, 0}, {const_cast<uint8_t *>(p), len}};
+    return send_vec(r, iov, 2);
 }
 
 void fill_reader(FCGX_Stream *s)

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <sys/uio.h>
 
 #include "base/buffer.hpp"
 #include "fcgiapp.h"
@@ -50,6 +51,9 @@ void free(FCGX_Request *req, bool close);
 // Request-stream hooks used by stream.cpp.
 void fill_reader(FCGX_Stream *s);
 int send(Request *r, const uint8_t *p, size_t len);
+// Sends iov[1..n) on r's connection; iov[0] is left free for the
+// connection's pending replies to go first, in the same call.
+int send_vec(Request *r, struct iovec *iov, int n);
 int start_filter_data(FCGX_Stream *s);
 
 // FCGX_SetExitStatus on one of a request's streams.

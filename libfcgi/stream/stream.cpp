@@ -68,6 +68,60 @@ void empty_buffer(FCGX_Stream *s, int do_close)
     }
 }
 
+// Writes of at least this much skip the buffer: whole records go out from
+// the caller's memory in one system call, with no copy.
+constexpr size_t kDirectMin = 32768;
+// The largest record content that needs no padding.
+constexpr size_t kDirectRecord = proto::kMaxContent & ~size_t(7);
+// Records per system call on the direct path (2 MiB).
+constexpr int kDirectBatch = 32;
+
+int send_records(StreamData *d, struct iovec *iov, int n)
+{
+    return d->owner ? request::send_vec(d->owner, iov, n) : io::write_all(d->fd, iov + 1, n - 1);
+}
+
+// put_str for large writes: what the buffer holds, then str[0..len) as
+// records of kDirectRecord bytes (the last one padded), batch by batch.
+int put_direct(FCGX_Stream *s, const char *str, size_t len)
+{
+    static const uint8_t zeros[8] = {};
+    StreamData *d = data_of(s);
+    uint8_t *base = d->buf.data();
+    uint16_t id = d->owner ? static_cast<uint16_t>(d->owner->req->requestId) : d->request_id;
+    size_t pending = static_cast<size_t>(s->wrNext - (base + proto::kHeaderLen));
+    uint8_t headers[kDirectBatch][proto::kHeaderLen];
+    struct iovec iov[2 + 3 * kDirectBatch];
+    while (len > 0 || pending > 0) {
+        int k = 1; // iov[0]: the connection's pending replies
+        if (pending > 0) {
+            uint8_t pad = proto::padding_for(pending);
+            proto::encode_header(base, d->record_type, id, pending, pad);
+            memset(s->wrNext, 0, pad);
+            iov[k++] = {base, proto::kHeaderLen + pending + pad};
+            pending = 0;
+        }
+        for (int r = 0; r < kDirectBatch && len > 0; ++r) {
+            size_t take = len < kDirectRecord ? len : kDirectRecord;
+            uint8_t pad = proto::padding_for(take);
+            proto::encode_header(headers[r], d->record_type, id, take, pad);
+            iov[k++] = {headers[r], proto::kHeaderLen};
+            iov[k++] = {const_cast<char *>(str), take};
+            if (pad)
+                iov[k++] = {const_cast<uint8_t *>(zeros), pad};
+            str += take;
+            len -= take;
+        }
+        s->wrNext = base + proto::kHeaderLen;
+        d->any_sent = true;
+        if (send_records(d, iov, k) < 0) {
+            stream::set_error(s, errno ? errno : EIO);
+            return EOF;
+        }
+    }
+    return 0;
+}
+
 } // namespace
 
 namespace stream {
@@ -189,6 +243,9 @@ int put_str(const char *str, int n, FCGX_Stream *s)
 {
     if (n <= 0)
         return n < 0 ? EOF : 0;
+    if (static_cast<size_t>(n) >= kDirectMin && !s->isReader && !s->isClosed &&
+        s->emptyBuffProc == empty_buffer)
+        return put_direct(s, str, static_cast<size_t>(n)) < 0 ? EOF : n;
     int done = 0;
     for (;;) {
         size_t room = static_cast<size_t>(s->stop - s->wrNext);
