@@ -45,6 +45,7 @@ struct Conn {
     bool receiving = false;   // a request has begun but is not complete
     long deadline = 0;        // monotonic ms when an idle or slow peer is dropped
     long fresh_until = 0;     // accepted, no request yet: see idle_fresh_locked
+    Request *last = nullptr;  // idle: the request it served last
     Conn *next = nullptr;     // idle set or free list
 };
 
@@ -151,6 +152,7 @@ Conn *conn_new_locked(int fd)
     c->keep = c->receiving = false;
     c->deadline = io::now_ms() + p->tun.params_timeout_ms;
     c->fresh_until = 0;
+    c->last = nullptr;
     c->next = nullptr;
     return c;
 }
@@ -274,7 +276,9 @@ const char *role_string(uint16_t role)
     }
 }
 
-enum class Incoming { ready, would_block, closed };
+// refused: a reply that ends the connection was sent (FCGI_OVERLOADED,
+// FCGI_UNKNOWN_ROLE, an aborted request); the peer may still be sending.
+enum class Incoming { ready, would_block, closed, refused };
 
 // Receives a request's BEGIN_REQUEST and parameters without blocking.
 Incoming receive_request(Conn *c)
@@ -305,7 +309,7 @@ Incoming receive_request(Conn *c)
                 // Too large or no memory: refuse the request, keep the process.
                 reply_end_request(c, proto::kOverloaded);
                 flush_out(c);
-                return Incoming::closed;
+                return Incoming::refused;
             }
             break;
         case Kind::params_end:
@@ -321,12 +325,12 @@ Incoming receive_request(Conn *c)
             c->receiving = false;
             if (!c->keep) {
                 flush_out(c);
-                return Incoming::closed;
+                return Incoming::refused;
             }
             break;
         case Kind::close:
             flush_out(c);
-            return Incoming::closed;
+            return Incoming::refused;
         default:
             return Incoming::closed;
         }
@@ -802,6 +806,11 @@ int accept(FCGX_Request *req)
         case Incoming::closed:
             conn_close(c, 0);
             continue;
+        case Incoming::refused:
+            // Drain what the peer still sends, so that closing does not
+            // reset the connection and destroy the reply in flight.
+            conn_close(c, c->failed ? 0 : g_proc->tun.close_linger_ms);
+            continue;
         case Incoming::ready:
             if (!bind(r, c)) {
                 conn_close(c, 0);
@@ -845,8 +854,10 @@ void finish(FCGX_Request *req)
     bool input_left = !c->proto.stdin_done() || c->pos < c->in.size();
     c->proto.end_request();
     r->conn = nullptr;
-    if (req->keepConnection && healthy && !io::shutdown_pending())
+    if (req->keepConnection && healthy && !io::shutdown_pending()) {
+        c->last = r;
         release_idle(c, true);
+    }
     else
         conn_close(c, !c->failed && input_left ? g_proc->tun.close_linger_ms : 0);
     clear_request_fields(req);
@@ -871,9 +882,30 @@ void free(FCGX_Request *req, bool close_conn)
             release_idle(c, true);
         }
     }
+    Conn *closing = nullptr;
     {
         Process *p = g_proc;
         Lock lock(p->mu);
+        // FCGX_Free(req, 1) closes the request's connection even after a
+        // kept one went idle, as the reference did; the leader polls idle
+        // connections without the lock, so wait until it has let go.
+        if (close_conn) {
+            while (p->leader)
+                pthread_cond_wait(&p->cv, &p->mu);
+            for (Conn **pp = &p->idle; *pp;) {
+                Conn *c = *pp;
+                if (c->last == r) {
+                    *pp = c->next;
+                    c->next = closing;
+                    closing = c;
+                } else {
+                    pp = &c->next;
+                }
+            }
+        }
+        for (Conn *c = p->idle; c; c = c->next)
+            if (c->last == r)
+                c->last = nullptr;
         if (r->prev)
             r->prev->next = r->next;
         else
@@ -881,6 +913,12 @@ void free(FCGX_Request *req, bool close_conn)
         if (r->next)
             r->next->prev = r->prev;
         --p->request_count;
+    }
+    while (Conn *c = closing) {
+        closing = c->next;
+        // Its unread input is drained, so the close does not turn into a
+        // reset that the web server would see before our last reply.
+        conn_close(c, c->failed ? 0 : g_proc->tun.close_linger_ms);
     }
     r->~Request();
     ::free(r);

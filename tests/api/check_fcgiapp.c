@@ -1710,7 +1710,7 @@ END_TEST
 START_TEST(limit_params_count)
 {
     static const char *const env[] = { "FCGI_PARAMS_MAX_COUNT", "20", NULL };
-    static char names[30][8];
+    static char names[30][16];
     const char *pairs[61];
     int i;
 
@@ -2194,8 +2194,10 @@ START_TEST(round_robin_kept_connections)
             snprintf(conn, sizeof(conn), "%d", c);
             snprintf(rnd, sizeof(rnd), "%d", round);
             snprintf(expected, sizeof(expected), "conn %d round %d", c, round);
-            ck_assert_int_eq(peer_request(fds[c], 1, PEER_RESPONDER, PEER_KEEP_CONN,
-                                          pairs, NULL, 0), 0);
+            ck_assert_msg(peer_request(fds[c], 1, PEER_RESPONDER, PEER_KEEP_CONN,
+                                       pairs, NULL, 0) == 0,
+                          "round %d connection %d: sending failed (%s)", round, c,
+                          strerror(errno));
             peer_response_init(&r);
             ck_assert_msg(peer_read(fds[c], &r, 1, PEER_UNTIL_END,
                                     peer_ms(PEER_TIMEOUT_MS)) == 0,
