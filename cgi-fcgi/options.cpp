@@ -79,7 +79,7 @@ const char *Options::param(size_t i) const
 void Options::reset()
 {
     bind = start = supervise = values = false;
-    conn = app = nullptr;
+    conn = app = pidfile = nullptr;
     servers = 1;
     timeout_ms = -1;
     params.clear();
@@ -184,6 +184,13 @@ int ArgParser::parse_list(const char *const *args, size_t n, int depth, Options 
                 }
             } else if (strcmp(a, "-supervise") == 0) {
                 opts.supervise = true;
+            } else if (strcmp(a, "-pidfile") == 0) {
+                if (i + 1 < n && args[i + 1][0] != '\0') {
+                    opts.pidfile = args[++i];
+                } else {
+                    fputs("Missing file name after -pidfile\n", stderr);
+                    bad = true;
+                }
             } else if (strcmp(a, "-values") == 0) {
                 opts.values = true;
             } else if (strcmp(a, "-timeout") == 0) {
@@ -246,6 +253,10 @@ int ArgParser::parse_list(const char *const *args, size_t n, int depth, Options 
     }
     if (opts.supervise && !opts.start) {
         fputs("-supervise needs -start\n", stderr);
+        bad = true;
+    }
+    if (opts.pidfile && !opts.supervise) {
+        fputs("-pidfile needs -start -supervise\n", stderr);
         bad = true;
     }
     if (opts.start && (opts.values || opts.timeout_ms >= 0 || opts.param_count() > 0)) {

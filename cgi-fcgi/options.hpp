@@ -29,6 +29,7 @@ struct Options {
     bool values = false;     // -values
     const char *conn = nullptr;
     const char *app = nullptr;
+    const char *pidfile = nullptr; // -pidfile
     long servers = 1;
     long timeout_ms = -1;    // -timeout; < 0: none
     fcgi::Buffer params;     // -param strings, as const char * elements

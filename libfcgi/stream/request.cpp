@@ -395,7 +395,7 @@ void drop_expired_locked(long now)
 
 // The leader polls the wake pipe, every listening socket some thread waits
 // on and every idle connection; called and returns with the lock held.
-int lead_locked(int flags, bool may_accept)
+int lead_locked(int flags, bool may_accept, bool draining = false)
 {
     Process *p = g_proc;
     size_t nslots = p->listens.size() / sizeof(ListenSlot);
@@ -410,7 +410,10 @@ int lead_locked(int flags, bool may_accept)
     if (!fds || !conns)
         return -ENOMEM;
     size_t n = 0;
-    fds[n++] = {p->wake[0], POLLIN, 0};
+    // While draining at shutdown the wake byte stays in the pipe: leave
+    // the pipe out (a negative descriptor is ignored) and rely on the
+    // deadlines of the connections waited for.
+    fds[n++] = {draining ? -1 : p->wake[0], POLLIN, 0};
     const ListenSlot *slots = reinterpret_cast<const ListenSlot *>(p->listens.data());
     for (size_t i = 0; i < nslots && may_accept; ++i)
         if (slots[i].waiters > 0)
@@ -428,7 +431,7 @@ int lead_locked(int flags, bool may_accept)
     int timeout = -1;
     if (next_deadline)
         timeout = next_deadline <= now ? 0 : static_cast<int>(next_deadline - now);
-    if (io::shutdown_pending())
+    if (io::shutdown_pending() && !draining)
         return 0;
     p->leader = true;
     pthread_mutex_unlock(&p->mu);
@@ -473,16 +476,27 @@ int acquire(int listen_fd, int flags, Conn **out)
     int rc = 0;
     *out = nullptr;
     for (;;) {
+        // A connection whose request has arrived is served even when
+        // shutdown is pending: the web server already sent it.
+        if ((*out = take_ready_locked()))
+            break;
         if (io::shutdown_pending()) {
             // The leader polls the idle connections without the lock.
             while (p->leader)
                 pthread_cond_wait(&p->cv, &p->mu);
+            if ((*out = take_ready_locked()))
+                break;
+            // Connections accepted a moment ago may still bring the
+            // request their web server already sent: wait out their grace.
+            if (idle_fresh_locked(io::now_ms()) > 0) {
+                if ((rc = lead_locked(flags, false, true)) != 0)
+                    break;
+                continue;
+            }
             drop_expired_locked(0);
             rc = -1;
             break;
         }
-        if ((*out = take_ready_locked()))
-            break;
         int waiting = 0;
         const ListenSlot *slots = reinterpret_cast<const ListenSlot *>(p->listens.data());
         for (size_t i = 0; i < p->listens.size() / sizeof(ListenSlot); ++i)

@@ -5,14 +5,17 @@
 #                 header) of cgi-fcgi against app.c, an echo application
 #                 linked with our libfcgi, over Unix paths, abstract
 #                 sockets, 127.0.0.1 and ::1; rawapp.c answers with
-#                 hand-made records; reference.sh compares with
+#                 hand-made records; supervise.sh runs notify-recv.c as
+#                 the NOTIFY_SOCKET listener; reference.sh compares with
 #                 /usr/bin/cgi-fcgi.  lib.sh is their shared setup; under
 #                 `make check-valgrind` (VALGRIND set) they run cgi-fcgi
 #                 under memcheck.
-check_PROGRAMS += tests/cgi-fcgi/app tests/cgi-fcgi/rawapp tests/cgi-fcgi/check_client
+check_PROGRAMS += tests/cgi-fcgi/app tests/cgi-fcgi/rawapp tests/cgi-fcgi/check_client \
+	tests/cgi-fcgi/notify-recv
 tests_cgi_fcgi_app_SOURCES = tests/cgi-fcgi/app.c
 tests_cgi_fcgi_app_LDADD = libfcgi/libfcgi.la
 tests_cgi_fcgi_rawapp_SOURCES = tests/cgi-fcgi/rawapp.c
+tests_cgi_fcgi_notify_recv_SOURCES = tests/cgi-fcgi/notify-recv.c
 
 # Like cgi-fcgi: built without the C++ runtime, linked by the C driver.
 tests_cgi_fcgi_check_client_SOURCES = tests/cgi-fcgi/check_client.cpp
@@ -30,6 +33,7 @@ CGI_FCGI_TESTS = \
 	tests/cgi-fcgi/malformed.sh \
 	tests/cgi-fcgi/probe.sh \
 	tests/cgi-fcgi/start.sh \
+	tests/cgi-fcgi/supervise.sh \
 	tests/cgi-fcgi/reference.sh
 TESTS += tests/cgi-fcgi/check_client $(CGI_FCGI_TESTS)
 EXTRA_DIST += $(CGI_FCGI_TESTS) tests/cgi-fcgi/lib.sh

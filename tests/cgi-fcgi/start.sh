@@ -2,8 +2,9 @@
 # start.sh: -start and -supervise.  The socket is created with sensible
 # permissions, a stale one is replaced, a live one never is; nServers
 # copies run with the socket on fd 0 and nothing else of ours; -start
-# returns at once, -supervise stays, passes signals on and reports how its
-# servers ended.
+# returns at once, -supervise stays, passes signals on, replaces a server
+# that leaves and reports how its servers ended on SIGTERM (supervise.sh
+# tests the supervisor further).
 . "$(dirname "$0")/lib.sh"
 
 cd "$tmp" || exit 99
@@ -82,11 +83,18 @@ if wait_for_apps 2; then
         fail "supervised stderr is /dev/null"
     QUERY_STRING='stderr=x&status=4' cgi -bind -connect "$T" </dev/null >/dev/null 2>/dev/null
     expect_status "a supervised server answers" 4 $?
-    # One server leaves; the supervisor stays for the other.
+    # One server leaves; the supervisor starts another in its place.
+    pids_before=$(ls "$APP_PIDDIR" | sort | tr '\n' ' ')
     QUERY_STRING=exit cgi -bind -connect "$T" </dev/null >/dev/null
     i=0
-    while [ "$(app_count)" -gt 1 ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-    [ "$(app_count)" -eq 1 ] && alive "$sup" && pass "the supervisor outlives one server" ||
+    while { [ "$(app_count)" -ne 2 ] ||
+        [ "$(ls "$APP_PIDDIR" | sort | tr '\n' ' ')" = "$pids_before" ]; } &&
+        [ "$i" -lt 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    [ "$(app_count)" -eq 2 ] && [ "$(ls "$APP_PIDDIR" | sort | tr '\n' ' ')" != "$pids_before" ] &&
+        alive "$sup" && pass "the supervisor replaces a server that left" ||
         fail "after one server left: $(app_count) servers, supervisor alive: $(alive "$sup" && echo yes)"
     kill -TERM "$sup"
     wait "$job"
@@ -98,10 +106,15 @@ else
     kill "$job" 2>/dev/null
 fi
 
-# -supervise reports a server's failure as its exit status.
-printf '#!/bin/sh\nexit 3\n' >fails
+# -supervise reports, on SIGTERM, a server's failure as its exit status.
+printf '#!/bin/sh\ntrap "exit 3" TERM\nwhile :; do sleep 0.1; done\n' >fails
 chmod +x fails
-cgi -start -supervise -connect "$tmp/fails.sock" "$tmp/fails" 2
-expect_status "-supervise with failing servers" 3 $?
+cgi -start -supervise -pidfile fails.pid -connect "$tmp/fails.sock" "$tmp/fails" 2 2>fails.err &
+job=$!
+i=0
+while [ "$(grep -c started fails.err)" -lt 2 ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill -TERM "$(cat fails.pid)"
+wait "$job"
+expect_status "-supervise with servers failing on SIGTERM" 3 $?
 
 finish
