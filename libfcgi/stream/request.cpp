@@ -367,6 +367,14 @@ ListenSlot *slot_for_locked(int fd)
 // this much at most.
 constexpr long kFreshGraceMs = 1000;
 
+// The leader polls the idle connections without the lock: before taking
+// any that are not ready out of the idle set, wait until it has let go.
+void wait_for_leader_locked()
+{
+    while (g_proc->leader)
+        pthread_cond_wait(&g_proc->cv, &g_proc->mu);
+}
+
 // Idle connections still in their grace period.
 int idle_fresh_locked(long now)
 {
@@ -481,9 +489,7 @@ int acquire(int listen_fd, int flags, Conn **out)
         if ((*out = take_ready_locked()))
             break;
         if (io::shutdown_pending()) {
-            // The leader polls the idle connections without the lock.
-            while (p->leader)
-                pthread_cond_wait(&p->cv, &p->mu);
+            wait_for_leader_locked();
             if ((*out = take_ready_locked()))
                 break;
             // Connections accepted a moment ago may still bring the
@@ -901,25 +907,22 @@ void free(FCGX_Request *req, bool close_conn)
         Process *p = g_proc;
         Lock lock(p->mu);
         // FCGX_Free(req, 1) closes the request's connection even after a
-        // kept one went idle, as the reference did; the leader polls idle
-        // connections without the lock, so wait until it has let go.
-        if (close_conn) {
-            while (p->leader)
-                pthread_cond_wait(&p->cv, &p->mu);
-            for (Conn **pp = &p->idle; *pp;) {
-                Conn *c = *pp;
-                if (c->last == r) {
-                    *pp = c->next;
-                    c->next = closing;
-                    closing = c;
-                } else {
-                    pp = &c->next;
-                }
+        // kept one went idle, as the reference did; with 0 the connection
+        // stays for any request to use.
+        if (close_conn)
+            wait_for_leader_locked();
+        for (Conn **pp = &p->idle; *pp;) {
+            Conn *c = *pp;
+            if (c->last == r && close_conn) {
+                *pp = c->next;
+                c->next = closing;
+                closing = c;
+                continue;
             }
-        }
-        for (Conn *c = p->idle; c; c = c->next)
             if (c->last == r)
                 c->last = nullptr;
+            pp = &c->next;
+        }
         if (r->prev)
             r->prev->next = r->next;
         else

@@ -19,6 +19,26 @@ constexpr size_t kCloseRoom = 7 + proto::kHeaderLen + proto::kFixedRecordLen;
 
 StreamData *data_of(FCGX_Stream *s) { return static_cast<StreamData *>(s->data); }
 
+uint16_t request_id_of(const StreamData *d)
+{
+    return d->owner ? static_cast<uint16_t>(d->owner->req->requestId) : d->request_id;
+}
+
+// Makes what the writer holds one padded record in place (its header goes
+// into the room before the content) and returns the end of it: the start
+// of the buffer when it holds nothing.
+uint8_t *frame_pending(FCGX_Stream *s, StreamData *d)
+{
+    uint8_t *base = d->buf.data();
+    size_t content = static_cast<size_t>(s->wrNext - (base + proto::kHeaderLen));
+    if (content == 0)
+        return base;
+    uint8_t pad = proto::padding_for(content);
+    proto::encode_header(base, d->record_type, request_id_of(d), content, pad);
+    memset(s->wrNext, 0, pad);
+    return s->wrNext + pad;
+}
+
 // Frames what the writer holds, adds the closing records when closing, and
 // passes the bytes to the request (or the descriptor of a standalone one).
 void empty_buffer(FCGX_Stream *s, int do_close)
@@ -27,18 +47,11 @@ void empty_buffer(FCGX_Stream *s, int do_close)
     if (s->isClosed)
         return;
     uint8_t *base = d->buf.data();
-    size_t content = static_cast<size_t>(s->wrNext - (base + proto::kHeaderLen));
-    uint16_t id = d->owner ? static_cast<uint16_t>(d->owner->req->requestId) : d->request_id;
-    uint8_t *end = base;
-    if (content > 0) {
-        uint8_t pad = proto::padding_for(content);
-        proto::encode_header(base, d->record_type, id, content, pad);
-        memset(s->wrNext, 0, pad);
-        end = s->wrNext + pad;
-    }
+    uint16_t id = request_id_of(d);
+    uint8_t *end = frame_pending(s, d);
     if (do_close) {
         // An error stream that never carried anything ends silently.
-        if (!(d->record_type == proto::kStderr && content == 0 && !d->any_sent)) {
+        if (!(d->record_type == proto::kStderr && end == base && !d->any_sent)) {
             proto::encode_header(end, d->record_type, id, 0, 0);
             end += proto::kHeaderLen;
         }
@@ -88,18 +101,15 @@ int put_direct(FCGX_Stream *s, const char *str, size_t len)
     static const uint8_t zeros[8] = {};
     StreamData *d = data_of(s);
     uint8_t *base = d->buf.data();
-    uint16_t id = d->owner ? static_cast<uint16_t>(d->owner->req->requestId) : d->request_id;
-    size_t pending = static_cast<size_t>(s->wrNext - (base + proto::kHeaderLen));
+    uint16_t id = request_id_of(d);
+    uint8_t *framed = frame_pending(s, d);
     uint8_t headers[kDirectBatch][proto::kHeaderLen];
     struct iovec iov[2 + 3 * kDirectBatch];
-    while (len > 0 || pending > 0) {
+    while (len > 0 || framed > base) {
         int k = 1; // iov[0]: the connection's pending replies
-        if (pending > 0) {
-            uint8_t pad = proto::padding_for(pending);
-            proto::encode_header(base, d->record_type, id, pending, pad);
-            memset(s->wrNext, 0, pad);
-            iov[k++] = {base, proto::kHeaderLen + pending + pad};
-            pending = 0;
+        if (framed > base) {
+            iov[k++] = {base, static_cast<size_t>(framed - base)};
+            framed = base;
         }
         for (int r = 0; r < kDirectBatch && len > 0; ++r) {
             size_t take = len < kDirectRecord ? len : kDirectRecord;
