@@ -101,6 +101,7 @@ Tunables read_tunables()
     t.param_max_length = env_number("FCGI_PARAM_MAX_LENGTH", t.param_max_length, 256, 1ull << 31);
     t.params_timeout_ms = static_cast<int>(env_number("FCGI_PARAMS_TIMEOUT", t.params_timeout_ms, 1, 86400000));
     t.idle_timeout_ms = static_cast<int>(env_number("FCGI_IDLE_TIMEOUT", t.idle_timeout_ms, 1, 86400000));
+    t.recycle_after = static_cast<unsigned long>(env_number("FCGI_RECYCLE_AFTER", 0, 1, 1ull << 31));
     return t;
 }
 

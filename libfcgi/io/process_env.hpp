@@ -31,6 +31,7 @@ struct Tunables {
     size_t param_max_length = 4u << 20;  // FCGI_PARAM_MAX_LENGTH (name + value)
     int params_timeout_ms = 60000;     // FCGI_PARAMS_TIMEOUT: whole request head
     int idle_timeout_ms = 300000;      // FCGI_IDLE_TIMEOUT: kept connection, idle
+    unsigned long recycle_after = 0;   // FCGI_RECYCLE_AFTER: requests, 0 = never
 };
 Tunables read_tunables();
 

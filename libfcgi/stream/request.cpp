@@ -78,6 +78,7 @@ struct Process {
     Buffer pollconns; // Conn *[] beside pollfds
     Request *requests = nullptr;
     unsigned request_count = 0;
+    unsigned long served = 0; // requests handed to the program
     io::AddrFilter filter;
     io::Tunables tun;
     proto::ParamLimits limits;
@@ -658,6 +659,23 @@ void set_eof(FCGX_Stream *s)
     s->rdNext = s->stop = s->stopUnget = nullptr;
 }
 
+// FCGI_RECYCLE_AFTER: once the process has been handed that many
+// requests it shuts down as on SIGTERM, so that a supervisor starts a
+// fresh one.  Requests already sent to it are still served.
+void count_served()
+{
+    Process *p = g_proc;
+    if (!p->tun.recycle_after)
+        return;
+    bool last;
+    {
+        Lock lock(p->mu);
+        last = ++p->served == p->tun.recycle_after;
+    }
+    if (last)
+        io::request_shutdown();
+}
+
 } // namespace
 
 namespace request {
@@ -838,6 +856,7 @@ int accept(FCGX_Request *req)
                 clear_request_fields(req);
                 return -ENOMEM;
             }
+            count_served();
             return 0;
         }
     }

@@ -1807,6 +1807,32 @@ START_TEST(timeout_idle_kept_connection)
 }
 END_TEST
 
+/* FCGI_RECYCLE_AFTER=3: three requests are served, the third closes its
+ * kept connection, and the next FCGX_Accept_r returns -1. */
+START_TEST(recycle_after_requests)
+{
+    static const char *const env[] = { "FCGI_RECYCLE_AFTER", "3", NULL };
+    const char *pairs[] = { "SEQ", "1", NULL };
+    struct app a;
+    peer_response r;
+    int fd, id;
+
+    app_start_env(&a, 4, env);
+    fd = peer_connect(a.addr);
+    ck_assert_int_ge(fd, 0);
+    for (id = 1; id <= 3; id++) {
+        ck_assert_int_eq(peer_request(fd, id, PEER_RESPONDER, PEER_KEEP_CONN, pairs, "z", 1), 0);
+        peer_response_init(&r);
+        ck_assert_int_eq(peer_read(fd, &r, id, PEER_UNTIL_END, peer_ms(PEER_TIMEOUT_MS)), 0);
+        ck_assert_str_eq(txt(&r.out), "seq 1 keep=1 body 1[z]");
+        peer_response_free(&r);
+    }
+    ck_assert_int_eq(peer_wait_close(fd, peer_ms(PEER_TIMEOUT_MS)), 1);
+    close(fd);
+    ck_assert_int_eq(app_finish(&a), APP_ACCEPT_FAILED);
+}
+END_TEST
+
 /* GET_VALUES with nothing behind it must be answered (the reference waits). */
 START_TEST(get_values_alone)
 {
@@ -2739,6 +2765,7 @@ fcgiapp_suite(void)
     tcase_add_test(tc, limit_param_length);
     tcase_add_test(tc, timeout_request_head);
     tcase_add_test(tc, timeout_idle_kept_connection);
+    tcase_add_test(tc, recycle_after_requests);
     tcase_add_test(tc, get_values_alone);
     tcase_add_test(tc, get_values_unknown_names_omitted);
     tcase_add_test(tc, get_values_many_duplicates);
