@@ -57,6 +57,23 @@ bool parse_seconds(const char *s, long &ms)
     return ms > 0 && ms <= 86400L * 1000;
 }
 
+// Decimal digits only (no sign, no spaces), from 1 to max.
+bool parse_count(const char *s, long max, long &value)
+{
+    long v = 0;
+    if (!isdigit(static_cast<unsigned char>(*s)))
+        return false;
+    for (; isdigit(static_cast<unsigned char>(*s)); ++s) {
+        v = v * 10 + (*s - '0');
+        if (v > max)
+            return false;
+    }
+    if (*s != '\0' || v == 0)
+        return false;
+    value = v;
+    return true;
+}
+
 bool is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
@@ -80,6 +97,7 @@ void Options::reset()
 {
     bind = start = supervise = values = false;
     conn = app = pidfile = nullptr;
+    recycle = 0;
     servers = 1;
     timeout_ms = -1;
     params.clear();
@@ -191,6 +209,15 @@ int ArgParser::parse_list(const char *const *args, size_t n, int depth, Options 
                     fputs("Missing file name after -pidfile\n", stderr);
                     bad = true;
                 }
+            } else if (strcmp(a, "-recycle") == 0) {
+                if (i + 1 >= n) {
+                    fputs("Missing number of requests after -recycle\n", stderr);
+                    bad = true;
+                } else if (!parse_count(args[++i], kMaxRecycle, opts.recycle)) {
+                    fprintf(stderr, "Invalid -recycle %s (requests, 1 to %ld)\n", args[i],
+                            kMaxRecycle);
+                    bad = true;
+                }
             } else if (strcmp(a, "-values") == 0) {
                 opts.values = true;
             } else if (strcmp(a, "-timeout") == 0) {
@@ -257,6 +284,10 @@ int ArgParser::parse_list(const char *const *args, size_t n, int depth, Options 
     }
     if (opts.pidfile && !opts.supervise) {
         fputs("-pidfile needs -start -supervise\n", stderr);
+        bad = true;
+    }
+    if (opts.recycle > 0 && !opts.supervise) {
+        fputs("-recycle needs -start -supervise\n", stderr);
         bad = true;
     }
     if (opts.start && (opts.values || opts.timeout_ms >= 0 || opts.param_count() > 0)) {

@@ -22,6 +22,10 @@ enum ExitCode {
 // Most servers -start may fork.
 constexpr long kMaxServers = 1024;
 
+// Largest -recycle: the most FCGI_RECYCLE_AFTER the library accepts is
+// 2^31, and a value it rejects would silently mean "never".
+constexpr long kMaxRecycle = 2147483647L;
+
 struct Options {
     bool bind = false;       // -bind
     bool start = false;      // -start
@@ -30,6 +34,7 @@ struct Options {
     const char *conn = nullptr;
     const char *app = nullptr;
     const char *pidfile = nullptr; // -pidfile
+    long recycle = 0;        // -recycle: FCGI_RECYCLE_AFTER for workers; 0: not set
     long servers = 1;
     long timeout_ms = -1;    // -timeout; < 0: none
     fcgi::Buffer params;     // -param strings, as const char * elements

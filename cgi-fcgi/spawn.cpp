@@ -60,6 +60,15 @@ void close_from(int lowfd)
     close_from(3);
     if (opts.supervise)
         unsetenv("NOTIFY_SOCKET"); // meant for the supervisor, not for its workers
+    if (opts.recycle > 0) {
+        // Set here, in the worker only: the supervisor's environment stays
+        // as it was given (the supervisor is single-threaded, so setenv
+        // after fork is safe).
+        char n[24];
+        snprintf(n, sizeof n, "%ld", opts.recycle);
+        if (setenv("FCGI_RECYCLE_AFTER", n, 1) != 0)
+            _exit(127);
+    }
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -89,6 +98,7 @@ constexpr long kFirstDelayMs = 100;  // first restart after a death
 constexpr long kMaxDelayMs = 5000;   // back-off cap
 constexpr long kStableMs = 10000;    // a worker that lived this long resets the back-off
 constexpr long kRetryMs = 1000;      // a failed fork during SIGHUP is retried after
+constexpr long kMinLifeMs = 100;     // after an exit 0, the earliest restart after the start
 
 Slot g_slots[kMaxServers + 1];
 
@@ -244,6 +254,20 @@ void Supervisor::worker_ended(Slot &s, int st, long long now)
     } else if (s.state == kRetiring) {
         fprintf(stderr, "cgi-fcgi: worker %ld %s (replaced)\n", static_cast<long>(s.pid), how);
         s.state = kEmpty;
+    } else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+        // A normal exit (FCGI_RECYCLE_AFTER, or the program's own choice)
+        // is no crash: restart at once and leave the back-off alone.  Only
+        // a worker that exits 0 as soon as it starts waits, so that such a
+        // program cannot make us fork in a tight loop.
+        long long at = s.t + kMinLifeMs;
+        s.state = kWaiting;
+        s.t = at > now ? at : now;
+        if (s.t > now)
+            fprintf(stderr, "cgi-fcgi: worker %ld %s, restarting in %lld ms\n",
+                    static_cast<long>(s.pid), how, s.t - now);
+        else
+            fprintf(stderr, "cgi-fcgi: worker %ld %s, restarting\n", static_cast<long>(s.pid),
+                    how);
     } else {
         if (now - s.t >= kStableMs)
             next_delay_ = kFirstDelayMs;

@@ -15,6 +15,7 @@
  *   big=N       the response body is N bytes of a fixed pattern: lines of
  *               PATTERN (below) and a newline, cut at N bytes
  *   param=NAME  the response body is the value of NAME and a newline
+ *   pid         the response body is the process id and a newline
  *   stderr=TEXT TEXT and a newline go to the FastCGI error stream
  *   sleep=N     wait N milliseconds before answering
  *   status=N    the request ends with application status N
@@ -95,6 +96,7 @@ static int serve(FCGX_Request *req)
     long big = -1;
     const char *only = NULL;
     const char *errtext = NULL;
+    int pid = 0;
 
     for (char *tok = strtok_r(query, "&", &save); tok; tok = strtok_r(NULL, "&", &save)) {
         if (strcmp(tok, "body") == 0)
@@ -113,6 +115,8 @@ static int serve(FCGX_Request *req)
             crash = 1;
         else if (strcmp(tok, "exit") == 0)
             quit = 1;
+        else if (strcmp(tok, "pid") == 0)
+            pid = 1;
     }
 
     size_t body_len = read_body(req->in, &body);
@@ -129,6 +133,8 @@ static int serve(FCGX_Request *req)
         put_pattern(req->out, big);
     } else if (mode_body) {
         FCGX_PutStr(body, (int)body_len, req->out);
+    } else if (pid) {
+        FCGX_FPrintF(req->out, "%ld\n", (long)getpid());
     } else if (only) {
         FCGX_FPrintF(req->out, "%s\n", param(req, only));
     } else {

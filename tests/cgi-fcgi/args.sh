@@ -73,6 +73,18 @@ bad "-param without value" 'Missing NAME=VALUE after -param' -bind -connect "$tm
 bad "-param without =" 'Invalid -param FOO (NAME=VALUE expected)' -bind -connect "$tmp/s" -param FOO
 bad "-param without name" 'Invalid -param =x (NAME=VALUE expected)' -param =x -bind -connect "$tmp/s"
 bad "-supervise without -start" '-supervise needs -start' -supervise -bind -connect "$tmp/s"
+bad "-recycle without a number" 'Missing number of requests after -recycle' \
+    -start -supervise -connect "$tmp/s" /bin/true -recycle
+bad "-recycle 0" 'Invalid -recycle 0 (requests, 1 to 2147483647)' \
+    -start -supervise -recycle 0 -connect "$tmp/s" /bin/true
+bad "-recycle word" 'Invalid -recycle often (requests, 1 to 2147483647)' \
+    -start -supervise -recycle often -connect "$tmp/s" /bin/true
+bad "-recycle negative" 'Invalid -recycle -5 (requests, 1 to 2147483647)' \
+    -start -supervise -recycle -5 -connect "$tmp/s" /bin/true
+bad "-recycle too large" 'Invalid -recycle 2147483648 (requests, 1 to 2147483647)' \
+    -start -supervise -recycle 2147483648 -connect "$tmp/s" /bin/true
+bad "-recycle without -supervise" '-recycle needs -start -supervise' \
+    -start -recycle 5 -connect "$tmp/s" /bin/true
 bad "-start with -bind" 'Use -start or -bind, not both' -start -bind -connect "$tmp/s" /bin/true
 bad "-start with -values" '-values, -timeout and -param need -bind or -connect without -start' \
     -start -values -connect "$tmp/s" /bin/true

@@ -34,6 +34,7 @@ CGI_FCGI_TESTS = \
 	tests/cgi-fcgi/probe.sh \
 	tests/cgi-fcgi/start.sh \
 	tests/cgi-fcgi/supervise.sh \
+	tests/cgi-fcgi/recycle.sh \
 	tests/cgi-fcgi/reference.sh
 TESTS += tests/cgi-fcgi/check_client $(CGI_FCGI_TESTS)
 EXTRA_DIST += $(CGI_FCGI_TESTS) tests/cgi-fcgi/lib.sh

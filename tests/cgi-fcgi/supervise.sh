@@ -1,9 +1,10 @@
 #!/bin/sh
 # supervise.sh: -start -supervise as a supervisor.  A worker killed with
-# SIGKILL is restarted; a crash loop backs off; SIGHUP replaces every
-# worker while requests keep succeeding; SIGTERM lets an in-flight request
-# finish, then exits 0 and removes the socket and -pidfile files;
-# NOTIFY_SOCKET (a path or an abstract name) receives READY=1.
+# SIGKILL is restarted; one that exits 0 is restarted without back-off;
+# a crash loop backs off; SIGHUP replaces every worker while requests keep
+# succeeding; SIGTERM lets an in-flight request finish, then exits 0 and
+# removes the socket and -pidfile files; NOTIFY_SOCKET (a path or an
+# abstract name) receives READY=1.  -recycle: recycle.sh.
 . "$(dirname "$0")/lib.sh"
 
 NOTIFY_RECV=$top_builddir/tests/cgi-fcgi/notify-recv
@@ -96,6 +97,10 @@ expect_grep "a restarted worker answers" out '^RESPONDER$'
 # The exit above makes whichever worker answered leave: it is restarted too.
 wait_until 10 replaced_one && pass "a worker that exits is restarted" ||
     fail "after a worker exited: workers $(live_apps), before $before"
+# Status 0 is no crash: no back-off (though this worker, just restarted
+# itself, may wait out its first 100 ms: recycle.sh).
+expect_grep "a worker that exits 0 is restarted without back-off" sup.err \
+    '^cgi-fcgi: worker [0-9]* exited with status 0, restarting\( in [1-9][0-9]\{0,1\} ms\)\{0,1\}$'
 ask >out
 expect_grep "the workers answer after restarts" out '^RESPONDER$'
 

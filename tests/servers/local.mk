@@ -1,10 +1,12 @@
 # tests/servers/: the library behind real web servers (nginx, lighttpd,
-# Apache mod_proxy_fcgi, spawn-fcgi, HAProxy) and scaled out behind one
-# nginx upstream.  .ci/servers-deps installs the servers; a missing one
-# fails its test ("run .ci/servers-deps") unless FCGI_SKIP_SERVERS=1,
-# which turns it into a skip.  Each test runs its servers from private
-# configs in a temporary directory, on loopback addresses and Unix
-# sockets only, and stops them by pid.
+# Apache mod_proxy_fcgi, spawn-fcgi, HAProxy), scaled out behind one
+# nginx upstream, and under cgi-fcgi -supervise behind nginx while
+# workers are killed, replaced and recycled (supervise-nginx.sh).
+# .ci/servers-deps installs the servers; a missing one fails its test
+# ("run .ci/servers-deps") unless FCGI_SKIP_SERVERS=1, which turns it
+# into a skip.  Each test runs its servers from private configs in a
+# temporary directory, on loopback addresses and Unix sockets only, and
+# stops them by pid.
 
 check_PROGRAMS += tests/servers/webapp tests/servers/srvtool
 tests_servers_webapp_SOURCES = tests/servers/webapp.c
@@ -19,7 +21,8 @@ SERVER_TESTS = \
 	tests/servers/spawn-fcgi.sh \
 	tests/servers/spawn-fcgi-spread.sh \
 	tests/servers/haproxy.sh \
-	tests/servers/scale-out.sh
+	tests/servers/scale-out.sh \
+	tests/servers/supervise-nginx.sh
 TESTS += $(SERVER_TESTS)
 
 
@@ -29,6 +32,7 @@ EXTRA_DIST += \
 	tests/servers/fastcgi_params.in \
 	tests/servers/nginx.conf.in \
 	tests/servers/scale-out.conf.in \
+	tests/servers/supervise-nginx.conf.in \
 	tests/servers/lighttpd.conf.in \
 	tests/servers/apache.conf.in \
 	tests/servers/haproxy.cfg.in \

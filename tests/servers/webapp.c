@@ -18,7 +18,8 @@
  *   redirect    Status: 302 and a Location header
  *   status?code=N   an empty response with that status
  *   stderr?x    a line on the error stream, then a short body
- *   sleep?ms=N  waits, then as below
+ *   sleep?ms=N  waits N ms (all of them, even when a signal such as
+ *               SIGTERM arrives meanwhile), then as below
  *   anything else: a text/plain dump (pid, counters, keep-conn flag, peer,
  *               role, method, query string, content length, HTTP_ variables)
  * In the Authorizer role it admits a request whose Authorization header is
@@ -217,7 +218,10 @@ static void respond(FCGX_Request *r, unsigned long count)
         if (strcmp(seg, "sleep") == 0) {
             unsigned long ms = query_number(query, "ms", 0);
             struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-            nanosleep(&ts, NULL);
+            /* The library's SIGTERM handler interrupts the sleep; a request
+             * in flight during a graceful stop must still take its time. */
+            while (nanosleep(&ts, &ts) != 0)
+                ;
         }
         dump(r, count);
     }
