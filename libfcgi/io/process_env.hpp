@@ -32,6 +32,7 @@ struct Tunables {
     int params_timeout_ms = 60000;     // FCGI_PARAMS_TIMEOUT: whole request head
     int idle_timeout_ms = 300000;      // FCGI_IDLE_TIMEOUT: kept connection, idle
     unsigned long recycle_after = 0;   // FCGI_RECYCLE_AFTER: requests, 0 = never
+    unsigned max_reqs = 0;             // FCGI_MAX_REQS: 0 = the threads serving
 };
 Tunables read_tunables();
 

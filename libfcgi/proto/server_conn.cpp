@@ -14,14 +14,39 @@ void ServerConn::reset(const Capacity *capacity)
     disposition_ = Disposition::skip;
     begin_len_ = 0;
     values_.clear();
-    active_ = role_ = 0;
-    keep_conn_ = params_done_ = stdin_done_ = data_done_ = failed_ = false;
+    active_.clear();
+    failed_ = false;
 }
 
-void ServerConn::end_request()
+ServerConn::Active *ServerConn::find(uint16_t id)
 {
-    active_ = 0;
-    params_done_ = stdin_done_ = data_done_ = false;
+    Active *a = reinterpret_cast<Active *>(active_.data());
+    for (size_t i = 0, n = active_count(); i < n; ++i)
+        if (a[i].id == id)
+            return &a[i];
+    return nullptr;
+}
+
+void ServerConn::end_request(uint16_t id)
+{
+    Active *a = find(id);
+    if (!a)
+        return;
+    size_t at = static_cast<size_t>(reinterpret_cast<uint8_t *>(a) - active_.data());
+    memmove(active_.data() + at, active_.data() + at + sizeof(Active), active_.size() - at - sizeof(Active));
+    active_.resize_down(active_.size() - sizeof(Active));
+}
+
+bool ServerConn::stdin_done(uint16_t id) const
+{
+    const Active *a = find(id);
+    return a && a->stdin_done;
+}
+
+bool ServerConn::data_done(uint16_t id) const
+{
+    const Active *a = find(id);
+    return a && a->data_done;
 }
 
 void ServerConn::on_header(const Header &h, Event &ev)
@@ -46,25 +71,26 @@ void ServerConn::on_header(const Header &h, Event &ev)
         disposition_ = Disposition::collect_begin;
         return;
     }
-    if (h.request_id != active_)
-        return; // another (or a finished) request's record: skipped
+    const Active *a = find(h.request_id);
+    if (!a)
+        return; // a finished (or never begun) request's record: skipped
     switch (h.type) {
     case kParams:
-        if (!params_done_)
+        if (!a->params_done)
             disposition_ = Disposition::deliver;
         break;
     case kStdin:
         // Input before the parameters are complete breaks the protocol.
-        if (!params_done_) {
+        if (!a->params_done) {
             failed_ = true;
             ev.kind = Kind::protocol_error;
             return;
         }
-        if (!stdin_done_)
+        if (!a->stdin_done)
             disposition_ = Disposition::deliver;
         break;
     case kData:
-        if (params_done_ && !data_done_)
+        if (a->params_done && !a->data_done)
             disposition_ = Disposition::deliver;
         break;
     default:
@@ -132,61 +158,70 @@ void ServerConn::on_end(const Header &h, Event &ev, Buffer &out)
             ev.kind = Kind::protocol_error;
         }
         return;
-    case Disposition::collect_begin: {
-        if (begin_len_ < 8 || (active_ != 0 && h.request_id == active_)) {
-            failed_ = true;
-            ev.kind = Kind::protocol_error;
-            return;
-        }
-        uint16_t role = static_cast<uint16_t>(begin_body_[0] << 8 | begin_body_[1]);
-        bool keep = begin_body_[2] & kKeepConn;
-        if (active_ != 0) {
-            encode_end_request(rec, h.request_id, 0, kCantMpxConn);
-            if (!out.append(rec, sizeof rec))
-                ev.kind = Kind::protocol_error;
-            return;
-        }
-        if (role < kResponder || role > kFilter) {
-            encode_end_request(rec, h.request_id, 0, kUnknownRole);
-            if (!out.append(rec, sizeof rec))
-                ev.kind = Kind::protocol_error;
-            else if (!keep)
-                ev.kind = Kind::close;
-            return;
-        }
-        active_ = h.request_id;
-        role_ = role;
-        keep_conn_ = keep;
-        params_done_ = stdin_done_ = data_done_ = false;
-        ev.kind = Kind::begin;
-        ev.request_id = active_;
-        ev.role = role;
-        ev.keep_conn = keep;
+    case Disposition::collect_begin:
+        on_begin(h, ev, out);
         return;
-    }
     case Disposition::deliver:
         if (h.content_length != 0)
             return;
         // An empty record ends its stream.
-        if (h.type == kParams) {
-            params_done_ = true;
-            ev.kind = Kind::params_end;
-        } else if (h.type == kStdin) {
-            stdin_done_ = true;
-            ev.kind = Kind::stdin_end;
-        } else {
-            data_done_ = true;
-            ev.kind = Kind::data_end;
+        if (Active *a = find(h.request_id)) {
+            if (h.type == kParams) {
+                a->params_done = true;
+                ev.kind = Kind::params_end;
+            } else if (h.type == kStdin) {
+                a->stdin_done = true;
+                ev.kind = Kind::stdin_end;
+            } else {
+                a->data_done = true;
+                ev.kind = Kind::data_end;
+            }
+            ev.request_id = h.request_id;
         }
-        ev.request_id = active_;
         return;
     case Disposition::skip:
-        if (h.type == kAbortRequest && h.request_id == active_ && active_ != 0) {
+        if (h.type == kAbortRequest && find(h.request_id)) {
             ev.kind = Kind::abort;
-            ev.request_id = active_;
+            ev.request_id = h.request_id;
         }
         return;
     }
+}
+
+void ServerConn::on_begin(const Header &h, Event &ev, Buffer &out)
+{
+    uint8_t rec[kFixedRecordLen];
+    if (begin_len_ < 8 || find(h.request_id)) {
+        failed_ = true;
+        ev.kind = Kind::protocol_error;
+        return;
+    }
+    uint16_t role = static_cast<uint16_t>(begin_body_[0] << 8 | begin_body_[1]);
+    bool keep = begin_body_[2] & kKeepConn;
+    bool mpx = capacity_ && capacity_->mpxs_conns;
+    uint8_t refusal = 0;
+    if (active_count() >= (mpx ? kMaxMultiplexed : 1))
+        refusal = mpx ? kOverloaded : kCantMpxConn;
+    else if (role < kResponder || role > kFilter)
+        refusal = kUnknownRole;
+    if (refusal) {
+        encode_end_request(rec, h.request_id, 0, refusal);
+        if (!out.append(rec, sizeof rec))
+            ev.kind = Kind::protocol_error;
+        else if (refusal == kUnknownRole && !keep && active_count() == 0)
+            ev.kind = Kind::close;
+        return;
+    }
+    Active a = {h.request_id, false, false, false};
+    if (!active_.append(&a, sizeof a)) {
+        failed_ = true;
+        ev.kind = Kind::protocol_error;
+        return;
+    }
+    ev.kind = Kind::begin;
+    ev.request_id = h.request_id;
+    ev.role = role;
+    ev.keep_conn = keep;
 }
 
 size_t ServerConn::feed(const uint8_t *in, size_t n, Event &ev, Buffer &out)
@@ -213,7 +248,7 @@ size_t ServerConn::feed(const uint8_t *in, size_t n, Event &ev, Buffer &out)
                 case kStdin: ev.kind = Kind::stdin_data; break;
                 default: ev.kind = Kind::data; break;
                 }
-                ev.request_id = active_;
+                ev.request_id = rev.header.request_id;
                 ev.data = rev.data;
                 ev.len = rev.len;
             } else if (disposition_ == Disposition::collect_begin) {

@@ -4,9 +4,14 @@
 // Handles on its own (specification sections 4 and 5): management records
 // (FCGI_GET_VALUES answered from the capacity given; any other type gets
 // FCGI_UNKNOWN_TYPE), a BEGIN_REQUEST while a request is active
-// (FCGI_CANT_MPX_CONN), unknown roles (FCGI_UNKNOWN_ROLE) and records for
-// request ids other than the active one (skipped, which also drains the
-// unread input of a finished request).
+// (FCGI_CANT_MPX_CONN, or with multiplexing on, FCGI_OVERLOADED past
+// kMaxMultiplexed), unknown roles (FCGI_UNKNOWN_ROLE) and records for
+// request ids that are not active (skipped, which also drains the unread
+// input of a finished request).
+//
+// Multiplexing is on for a BEGIN_REQUEST that arrives while the capacity
+// says FCGI_MPXS_CONNS is 1; events then carry the id of the request they
+// belong to, and requests begin and end independently.
 #ifndef FCGI_PROTO_SERVER_CONN_HPP
 #define FCGI_PROTO_SERVER_CONN_HPP
 
@@ -25,6 +30,9 @@ struct Capacity {
     bool mpxs_conns = false;
 };
 
+// Requests active at once on one multiplexed connection.
+constexpr size_t kMaxMultiplexed = 256;
+
 class ServerConn {
 public:
     enum class Kind {
@@ -36,7 +44,7 @@ public:
         stdin_end,
         data,             // FCGI_DATA (Filter role)
         data_end,
-        abort,            // FCGI_ABORT_REQUEST for the active request
+        abort,            // FCGI_ABORT_REQUEST for an active request
         close,            // replies queued; close the connection after them
         unsupported_version,
         protocol_error,
@@ -59,23 +67,37 @@ public:
     // After unsupported_version or protocol_error the connection is unusable.
     size_t feed(const uint8_t *in, size_t n, Event &ev, Buffer &out);
 
-    // The active request ended (its END_REQUEST was sent): later records
-    // with its id are skipped until a new BEGIN_REQUEST.
-    void end_request();
+    // Request id ended (its END_REQUEST was sent): later records with its
+    // id are skipped until a new BEGIN_REQUEST.
+    void end_request(uint16_t id);
+    bool stdin_done(uint16_t id) const;
+    bool data_done(uint16_t id) const;
+    size_t active_count() const { return active_.size() / sizeof(Active); }
 
-    uint16_t active_id() const { return active_; }
-    bool params_done() const { return params_done_; }
-    bool stdin_done() const { return stdin_done_; }
-    bool data_done() const { return data_done_; }
+    // The same for the first active request, the only one without
+    // multiplexing; 0 and false when none is active.
+    void end_request() { end_request(active_id()); }
+    uint16_t active_id() const { return active_count() ? first()->id : 0; }
+    bool params_done() const { return active_count() && first()->params_done; }
+    bool stdin_done() const { return stdin_done(active_id()); }
+    bool data_done() const { return data_done(active_id()); }
     // True when no record is partly received.
     bool at_record_boundary() const { return decoder_.at_boundary(); }
     bool failed() const { return failed_; }
 
 private:
     enum class Disposition { skip, deliver, collect_begin, collect_values, unknown_type };
+    struct Active {
+        uint16_t id;
+        bool params_done, stdin_done, data_done;
+    };
 
+    const Active *first() const { return reinterpret_cast<const Active *>(active_.data()); }
+    Active *find(uint16_t id);
+    const Active *find(uint16_t id) const { return const_cast<ServerConn *>(this)->find(id); }
     void on_header(const Header &h, Event &ev);
     void on_end(const Header &h, Event &ev, Buffer &out);
+    void on_begin(const Header &h, Event &ev, Buffer &out);
     bool answer_get_values(Buffer &out);
 
     const Capacity *capacity_;
@@ -84,12 +106,7 @@ private:
     uint8_t begin_body_[8] = {};
     size_t begin_len_ = 0;
     Buffer values_;
-    uint16_t active_ = 0;
-    uint16_t role_ = 0;
-    bool keep_conn_ = false;
-    bool params_done_ = false;
-    bool stdin_done_ = false;
-    bool data_done_ = false;
+    Buffer active_; // Active[], in the order they began
     bool failed_ = false;
 };
 

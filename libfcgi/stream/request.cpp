@@ -25,8 +25,34 @@ constexpr size_t kReadSize = 16384;
 constexpr size_t kMaxDataStash = 8u << 20;
 // Connection objects kept for reuse after their connection closed.
 constexpr int kMaxFreeConns = 64;
+// Request slots of multiplexed connections kept for reuse.
+constexpr int kMaxFreeSlots = 256;
+// FCGI_STDIN (or FCGI_DATA) bytes held for one request of a multiplexed
+// connection that its program has not read yet.  Past this, reading the
+// connection pauses, for all its requests, until the program catches up.
+constexpr size_t kMultiplexInputBound = 256u << 10;
 
 } // namespace
+
+// One request on a connection, from its BEGIN_REQUEST until it ends.  A
+// connection without multiplexing has one, inside it; a multiplexed one
+// has one per request it carries (the fields marked mpx are theirs).
+struct Slot {
+    uint16_t id = 0;
+    uint16_t role = 0;
+    bool keep = false;
+    bool queued = false;       // mpx: complete, in the process's pending queue
+    bool stdin_end = false;    // mpx: the stream's end has been received
+    bool data_end = false;
+    bool aborted = false;      // mpx: FCGI_ABORT_REQUEST while served
+    bool ended = false;        // mpx: its END_REQUEST is going out
+    proto::PairDecoder pairs;  // parameters as they arrive
+    Buffer stdin_q, data_q;    // mpx: input the program has not taken yet
+    Request *r = nullptr;      // mpx: the request serving it
+    Conn *conn = nullptr;
+    Slot *next = nullptr;      // mpx: the connection's slots, or free list
+    Slot *queue_next = nullptr; // mpx: pending queue
+};
 
 struct Conn {
     int fd = -1;
@@ -35,14 +61,27 @@ struct Conn {
     bool input_broken = false; // malformed or cut-off input: answer, then close
     proto::Capacity capacity;
     proto::ServerConn proto;
-    proto::PairDecoder pairs; // parameters of the request being received
     Buffer in;
     size_t pos = 0;           // in[pos..size) not yet fed to proto
-    Buffer out;               // replies and deferred records to send
-    uint16_t request_id = 0;
-    uint16_t role = 0;
-    bool keep = false;
+    Buffer out;               // replies to send
+    Slot head;                // without multiplexing: the one request
     bool receiving = false;   // a request has begun but is not complete
+    // Multiplexing (FCGI_MPXS_CONNS): requests are demultiplexed into
+    // slots by whichever thread reads; everything below is guarded by the
+    // process lock.
+    bool mpx = false;
+    enum class Mx : uint8_t {
+        polled,  // in the idle set, for the leader to poll
+        reading, // one thread reads and demultiplexes it
+        paused,  // a request's queued input is full: not read for now
+        dead,    // end of input or broken: waits for its requests to end
+    } mx = Mx::reading;
+    bool writing = false;     // a thread is writing to it
+    unsigned gen = 0;         // changes when the connection is closed
+    bool closing = false;     // a request without FCGI_KEEP_CONN ended
+    bool input_left = false;  // a request ended before all its input came
+    Slot *slots = nullptr;
+    unsigned nslots = 0;
     long deadline = 0;        // monotonic ms when an idle or slow peer is dropped
     long fresh_until = 0;     // accepted, no request yet: see idle_fresh_locked
     Request *last = nullptr;  // idle: the request it served last
@@ -64,6 +103,7 @@ struct Process {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool leader = false;
+    int leader_waiters = 0; // threads waiting for the leader to let go
     // The last accept found a connection, or a poll saw one waiting: worth
     // trying accept before polling.  Cleared when accept comes up empty, so
     // a process serving kept connections does not pay a failed accept per
@@ -77,7 +117,11 @@ struct Process {
     Buffer pollfds;   // struct pollfd[], the leader's
     Buffer pollconns; // Conn *[] beside pollfds
     Request *requests = nullptr;
-    unsigned request_count = 0;
+    unsigned serving = 0;     // requests that have called FCGX_Accept_r
+    Slot *pending = nullptr;  // multiplexed requests ready to be accepted
+    Slot *pending_last = nullptr;
+    Slot *free_slots = nullptr;
+    int free_slot_count = 0;
     unsigned long served = 0; // requests handed to the program
     io::AddrFilter filter;
     io::Tunables tun;
@@ -149,8 +193,10 @@ Conn *conn_new_locked(int fd)
     c->in.clear();
     c->out.clear();
     c->pos = 0;
-    c->request_id = c->role = 0;
-    c->keep = c->receiving = false;
+    c->head.id = c->head.role = 0;
+    c->head.keep = c->receiving = false;
+    c->mpx = c->writing = c->closing = c->input_left = false;
+    c->mx = Conn::Mx::reading;
     c->deadline = io::now_ms() + p->tun.params_timeout_ms;
     c->fresh_until = 0;
     c->last = nullptr;
@@ -158,9 +204,17 @@ Conn *conn_new_locked(int fd)
     return c;
 }
 
+void slot_free_locked(Slot *s);
+
 void conn_recycle_locked(Conn *c)
 {
     Process *p = g_proc;
+    while (Slot *s = c->slots) {
+        c->slots = s->next;
+        slot_free_locked(s);
+    }
+    c->nslots = 0;
+    ++c->gen;
     if (p->free_count < kMaxFreeConns) {
         c->next = p->free_conns;
         p->free_conns = c;
@@ -195,6 +249,28 @@ int flush_out(Conn *c)
     return rc;
 }
 
+// Makes the leader poll again, with the idle set as it is now.
+void wake_leader_locked()
+{
+    Process *p = g_proc;
+    if (p->leader && p->wake[1] >= 0) {
+        char b = 0;
+        ssize_t r = write(p->wake[1], &b, 1);
+        (void)r;
+    }
+}
+
+void idle_insert_locked(Conn *c)
+{
+    Process *p = g_proc;
+    c->ready = c->pos < c->in.size();
+    c->next = p->idle;
+    p->idle = c;
+    wake_leader_locked();
+    if (c->ready)
+        pthread_cond_signal(&p->cv);
+}
+
 // Puts a connection whose request is not complete (or that finished one)
 // into the idle set; after a request, its idle time starts.
 void release_idle(Conn *c, bool after_request)
@@ -203,16 +279,17 @@ void release_idle(Conn *c, bool after_request)
     Lock lock(p->mu);
     if (after_request)
         c->deadline = io::now_ms() + p->tun.idle_timeout_ms;
-    c->ready = c->pos < c->in.size();
-    c->next = p->idle;
-    p->idle = c;
-    if (p->leader && p->wake[1] >= 0) {
-        char b = 0;
-        ssize_t r = write(p->wake[1], &b, 1);
-        (void)r;
-    }
-    if (c->ready)
-        pthread_cond_signal(&p->cv);
+    idle_insert_locked(c);
+}
+
+void unlink_idle_locked(Conn **pp)
+{
+    Conn *c = *pp;
+    *pp = c->next;
+    c->next = nullptr;
+    c->ready = false;
+    if (c->mpx)
+        c->mx = Conn::Mx::reading; // the taker reads it
 }
 
 Conn *take_ready_locked()
@@ -220,9 +297,7 @@ Conn *take_ready_locked()
     for (Conn **pp = &g_proc->idle; *pp; pp = &(*pp)->next) {
         Conn *c = *pp;
         if (c->ready) {
-            *pp = c->next;
-            c->next = nullptr;
-            c->ready = false;
+            unlink_idle_locked(pp);
             return c;
         }
     }
@@ -260,10 +335,10 @@ Pump pump(Conn *c, bool wait, proto::ServerConn::Event &ev)
     }
 }
 
-void reply_end_request(Conn *c, uint8_t status)
+void reply_end_request(Conn *c, uint16_t id, uint8_t status)
 {
     uint8_t rec[proto::kFixedRecordLen];
-    proto::encode_end_request(rec, c->request_id, 0, status);
+    proto::encode_end_request(rec, id, 0, status);
     if (!c->out.append(rec, sizeof rec))
         c->failed = true;
 }
@@ -298,33 +373,33 @@ Incoming receive_request(Conn *c)
                 c->receiving = true;
                 c->deadline = io::now_ms() + g_proc->tun.params_timeout_ms;
             }
-            c->request_id = ev.request_id;
-            c->role = ev.role;
-            c->keep = ev.keep_conn;
-            c->pairs.reset(g_proc->limits);
-            if (!c->pairs.add_string(role_string(ev.role)))
+            c->head.id = ev.request_id;
+            c->head.role = ev.role;
+            c->head.keep = ev.keep_conn;
+            c->head.pairs.reset(g_proc->limits);
+            if (!c->head.pairs.add_string(role_string(ev.role)))
                 return Incoming::closed;
             break;
         case Kind::params:
-            if (c->pairs.feed(ev.data, ev.len) != proto::PairDecoder::Status::ok) {
+            if (c->head.pairs.feed(ev.data, ev.len) != proto::PairDecoder::Status::ok) {
                 // Too large or no memory: refuse the request, keep the process.
-                reply_end_request(c, proto::kOverloaded);
+                reply_end_request(c, c->head.id, proto::kOverloaded);
                 flush_out(c);
                 return Incoming::refused;
             }
             break;
         case Kind::params_end:
-            if (c->pairs.finish() != proto::PairDecoder::Status::ok)
+            if (c->head.pairs.finish() != proto::PairDecoder::Status::ok)
                 return Incoming::closed;
             c->receiving = false;
             c->fresh_until = 0;
             return Incoming::ready;
         case Kind::abort:
             // Aborted before it started: end it, then wait for the next.
-            reply_end_request(c, proto::kRequestComplete);
+            reply_end_request(c, c->head.id, proto::kRequestComplete);
             c->proto.end_request();
             c->receiving = false;
-            if (!c->keep) {
+            if (!c->head.keep) {
                 flush_out(c);
                 return Incoming::refused;
             }
@@ -369,11 +444,18 @@ ListenSlot *slot_for_locked(int fd)
 constexpr long kFreshGraceMs = 1000;
 
 // The leader polls the idle connections without the lock: before taking
-// any that are not ready out of the idle set, wait until it has let go.
+// any that are not ready out of the idle set, wake it and wait until it has
+// let go (again each time it went back to polling first).
 void wait_for_leader_locked()
 {
-    while (g_proc->leader)
-        pthread_cond_wait(&g_proc->cv, &g_proc->mu);
+    Process *p = g_proc;
+    ++p->leader_waiters;
+    while (p->leader) {
+        wake_leader_locked();
+        pthread_cond_wait(&p->cv, &p->mu);
+    }
+    if (--p->leader_waiters == 0)
+        pthread_cond_broadcast(&p->cv);
 }
 
 // Idle connections still in their grace period.
@@ -385,13 +467,16 @@ int idle_fresh_locked(long now)
     return n;
 }
 
+bool mpx_busy_locked(const Conn *c);
+
 // Closes idle connections whose peer sent nothing in time (now == 0: all
-// of them, at shutdown).
+// of them, at shutdown), except multiplexed ones with requests in service.
 void drop_expired_locked(long now)
 {
     for (Conn **pp = &g_proc->idle; *pp;) {
         Conn *c = *pp;
-        if (now == 0 || (!c->ready && c->deadline && c->deadline <= now)) {
+        bool expired = now == 0 || (!c->ready && c->deadline && c->deadline <= now);
+        if (expired && !(c->mpx && mpx_busy_locked(c))) {
             *pp = c->next;
             close(c->fd);
             c->fd = -1;
@@ -407,6 +492,11 @@ void drop_expired_locked(long now)
 int lead_locked(int flags, bool may_accept, bool draining = false)
 {
     Process *p = g_proc;
+    // Someone waits to change the idle set: let it, then look again.
+    if (p->leader_waiters > 0) {
+        pthread_cond_wait(&p->cv, &p->mu);
+        return 0;
+    }
     size_t nslots = p->listens.size() / sizeof(ListenSlot);
     size_t nconns = 0;
     for (Conn *c = p->idle; c; c = c->next)
@@ -440,6 +530,10 @@ int lead_locked(int flags, bool may_accept, bool draining = false)
     int timeout = -1;
     if (next_deadline)
         timeout = next_deadline <= now ? 0 : static_cast<int>(next_deadline - now);
+    // Without the wake pipe, look again now and then for changes.
+    constexpr int kDrainingPollMs = 100;
+    if (draining && (timeout < 0 || timeout > kDrainingPollMs))
+        timeout = kDrainingPollMs;
     if (io::shutdown_pending() && !draining)
         return 0;
     p->leader = true;
@@ -473,8 +567,47 @@ int lead_locked(int flags, bool may_accept, bool draining = false)
     return 0;
 }
 
-// Waits until a connection with input or a new connection is available.
-int acquire(int listen_fd, int flags, Conn **out)
+// Whether to accept a connection now: not while the connections accepted
+// a moment ago, still silent, outnumber the threads waiting to serve.
+bool may_accept_locked()
+{
+    Process *p = g_proc;
+    int waiting = 0;
+    const ListenSlot *slots = reinterpret_cast<const ListenSlot *>(p->listens.data());
+    for (size_t i = 0; i < p->listens.size() / sizeof(ListenSlot); ++i)
+        waiting += slots[i].waiters;
+    return idle_fresh_locked(io::now_ms()) < waiting;
+}
+
+// The multiplexed request that has waited longest for a thread, now r's.
+Slot *take_pending_locked(Request *r)
+{
+    Process *p = g_proc;
+    Slot *s = p->pending;
+    if (!s)
+        return nullptr;
+    p->pending = s->queue_next;
+    if (!p->pending)
+        p->pending_last = nullptr;
+    s->queue_next = nullptr;
+    s->queued = false;
+    s->r = r;
+    return s;
+}
+
+// How many requests the process serves at once: FCGI_MAX_REQS, or the
+// requests that have called FCGX_Accept_r (one per thread, as a rule).
+unsigned capacity_locked()
+{
+    Process *p = g_proc;
+    if (p->tun.max_reqs)
+        return p->tun.max_reqs;
+    return p->serving ? p->serving : 1;
+}
+
+// Waits until a multiplexed request is complete (*slot_out), or a
+// connection with input or a new connection is available (*out).
+int acquire(int listen_fd, int flags, Request *r, Conn **out, Slot **slot_out)
 {
     Process *p = g_proc;
     Lock lock(p->mu);
@@ -484,14 +617,15 @@ int acquire(int listen_fd, int flags, Conn **out)
     ++slot->waiters;
     int rc = 0;
     *out = nullptr;
+    *slot_out = nullptr;
     for (;;) {
-        // A connection whose request has arrived is served even when
-        // shutdown is pending: the web server already sent it.
-        if ((*out = take_ready_locked()))
+        // A request that has arrived is served even when shutdown is
+        // pending: the web server already sent it.
+        if ((*slot_out = take_pending_locked(r)) || (*out = take_ready_locked()))
             break;
         if (io::shutdown_pending()) {
             wait_for_leader_locked();
-            if ((*out = take_ready_locked()))
+            if ((*slot_out = take_pending_locked(r)) || (*out = take_ready_locked()))
                 break;
             // Connections accepted a moment ago may still bring the
             // request their web server already sent: wait out their grace.
@@ -504,11 +638,7 @@ int acquire(int listen_fd, int flags, Conn **out)
             rc = -1;
             break;
         }
-        int waiting = 0;
-        const ListenSlot *slots = reinterpret_cast<const ListenSlot *>(p->listens.data());
-        for (size_t i = 0; i < p->listens.size() / sizeof(ListenSlot); ++i)
-            waiting += slots[i].waiters;
-        bool may_accept = idle_fresh_locked(io::now_ms()) < waiting;
+        bool may_accept = may_accept_locked();
         if (!may_accept || (!p->listen_hot && p->idle)) {
             if (!p->leader) {
                 if ((rc = lead_locked(flags, may_accept)) != 0)
@@ -560,11 +690,465 @@ int acquire(int listen_fd, int flags, Conn **out)
     slot = slot_for_locked(listen_fd);
     if (slot)
         --slot->waiters;
-    if (*out) {
-        unsigned n = p->request_count ? p->request_count : 1;
-        (*out)->capacity = proto::Capacity{n, n, false};
+    if (Conn *c = *out) {
+        unsigned n = capacity_locked();
+        // A connection multiplexes from its first request, or from the
+        // next one when the process's capacity grew while it was kept.
+        if (n > 1 && !c->mpx && c->proto.active_count() == 0) {
+            c->mpx = true;
+            c->mx = Conn::Mx::reading;
+            c->last = nullptr;
+        }
+        c->capacity = proto::Capacity{n, n, c->mpx};
     }
     return rc;
+}
+
+
+void set_window(FCGX_Stream *s, const uint8_t *p, size_t len);
+void set_eof(FCGX_Stream *s);
+
+// --- multiplexed connections ---------------------------------------------
+//
+// A multiplexed connection is in one state at a time (Conn::Mx): polled,
+// in the idle set; reading, taken by one thread, which reads it and
+// demultiplexes what came (any thread: one in FCGX_Accept_r, or one whose
+// request waits for input); paused, while a request's queued input is at
+// its bound; dead, once its input ended, until its last request ends.
+
+// Memory of a slot's queue that is given back past this size.
+constexpr size_t kSlotKeep = 64u << 10;
+
+void slot_free_locked(Slot *s)
+{
+    Process *p = g_proc;
+    if (p->free_slot_count < kMaxFreeSlots) {
+        if (s->stdin_q.capacity() > kSlotKeep)
+            s->stdin_q.release();
+        if (s->data_q.capacity() > kSlotKeep)
+            s->data_q.release();
+        s->next = p->free_slots;
+        p->free_slots = s;
+        ++p->free_slot_count;
+        return;
+    }
+    s->~Slot();
+    free(s);
+}
+
+Slot *slot_new_locked(Conn *c, const proto::ServerConn::Event &ev)
+{
+    Process *p = g_proc;
+    Slot *s = p->free_slots;
+    if (s) {
+        p->free_slots = s->next;
+        --p->free_slot_count;
+    } else {
+        void *mem = calloc(1, sizeof(Slot));
+        if (!mem)
+            return nullptr;
+        s = new (mem) Slot;
+    }
+    s->id = ev.request_id;
+    s->role = ev.role;
+    s->keep = ev.keep_conn;
+    s->queued = s->stdin_end = s->data_end = s->aborted = s->ended = false;
+    s->stdin_q.clear();
+    s->data_q.clear();
+    s->r = nullptr;
+    s->conn = c;
+    s->queue_next = nullptr;
+    s->pairs.reset(p->limits);
+    if (!s->pairs.add_string(role_string(ev.role))) {
+        slot_free_locked(s);
+        return nullptr;
+    }
+    s->next = c->slots;
+    c->slots = s;
+    ++c->nslots;
+    return s;
+}
+
+Slot *find_slot_locked(Conn *c, uint16_t id)
+{
+    for (Slot *s = c->slots; s; s = s->next)
+        if (s->id == id && !s->ended)
+            return s;
+    return nullptr;
+}
+
+// Takes s off its connection (and the pending queue) and frees it.
+void slot_remove_locked(Conn *c, Slot *s)
+{
+    Process *p = g_proc;
+    if (s->queued) {
+        Slot *prev = nullptr;
+        for (Slot *q = p->pending; q != s; q = q->queue_next)
+            prev = q;
+        (prev ? prev->queue_next : p->pending) = s->queue_next;
+        if (p->pending_last == s)
+            p->pending_last = prev;
+    }
+    for (Slot **pp = &c->slots; *pp; pp = &(*pp)->next)
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    --c->nslots;
+    slot_free_locked(s);
+}
+
+// Ends request id on c with an END_REQUEST of the given status.
+void mpx_refuse_locked(Conn *c, uint16_t id, uint8_t status)
+{
+    reply_end_request(c, id, status);
+    c->proto.end_request(id);
+    c->input_left = true;
+    if (Slot *s = find_slot_locked(c, id))
+        slot_remove_locked(c, s);
+}
+
+// A request in service, or complete and waiting for a thread.
+bool mpx_busy_locked(const Conn *c)
+{
+    for (const Slot *s = c->slots; s; s = s->next)
+        if (s->r || s->queued)
+            return true;
+    return false;
+}
+
+bool mpx_over_bound_locked(const Conn *c)
+{
+    for (const Slot *s = c->slots; s; s = s->next)
+        if (s->stdin_q.size() >= kMultiplexInputBound || s->data_q.size() >= kMultiplexInputBound)
+            return true;
+    return false;
+}
+
+// The connection's input ended or broke: requests not yet in service are
+// dropped, the ones in service see an error when they read.
+void mpx_kill_locked(Conn *c)
+{
+    c->mx = Conn::Mx::dead;
+    for (Slot *s = c->slots, *next; s; s = next) {
+        next = s->next;
+        if (!s->r)
+            slot_remove_locked(c, s);
+    }
+    pthread_cond_broadcast(&g_proc->cv);
+}
+
+// Feeds c's buffered input to its requests.  Stops early when c pauses
+// (a request's queue reached its bound) or breaks.
+void mpx_demux_locked(Conn *c)
+{
+    using Kind = proto::ServerConn::Kind;
+    using Status = proto::PairDecoder::Status;
+    Process *p = g_proc;
+    while (c->mx == Conn::Mx::reading) {
+        proto::ServerConn::Event ev;
+        c->pos += c->proto.feed(c->in.data() + c->pos, c->in.size() - c->pos, ev, c->out);
+        Slot *s = ev.request_id ? find_slot_locked(c, ev.request_id) : nullptr;
+        switch (ev.kind) {
+        case Kind::need_more:
+            pthread_cond_broadcast(&p->cv);
+            return;
+        case Kind::begin:
+            if (!slot_new_locked(c, ev))
+                mpx_refuse_locked(c, ev.request_id, proto::kOverloaded);
+            break;
+        case Kind::params:
+            if (s && s->pairs.feed(ev.data, ev.len) != Status::ok)
+                mpx_refuse_locked(c, s->id, proto::kOverloaded);
+            break;
+        case Kind::params_end:
+            if (!s)
+                break;
+            if (s->pairs.finish() != Status::ok) {
+                mpx_refuse_locked(c, s->id, proto::kOverloaded);
+                break;
+            }
+            s->queued = true;
+            (p->pending_last ? p->pending_last->queue_next : p->pending) = s;
+            p->pending_last = s;
+            break;
+        case Kind::stdin_data:
+        case Kind::data: {
+            if (!s)
+                break;
+            Buffer &q = ev.kind == Kind::data ? s->data_q : s->stdin_q;
+            if (!q.append(ev.data, ev.len)) {
+                mpx_kill_locked(c);
+                return;
+            }
+            if (q.size() >= kMultiplexInputBound)
+                c->mx = Conn::Mx::paused;
+            break;
+        }
+        case Kind::stdin_end:
+            if (s)
+                s->stdin_end = true;
+            break;
+        case Kind::data_end:
+            if (s)
+                s->data_end = true;
+            break;
+        case Kind::abort:
+            // In service: its streams report the abort and FCGX_Finish_r
+            // sends the END_REQUEST.  Not yet: it ends here.
+            if (s && s->r)
+                s->aborted = true;
+            else if (s)
+                mpx_refuse_locked(c, s->id, proto::kRequestComplete);
+            break;
+        case Kind::close:
+            c->closing = true;
+            break;
+        default:
+            mpx_kill_locked(c);
+            return;
+        }
+    }
+    pthread_cond_broadcast(&p->cv);
+}
+
+// Writes iov[1..n) to c after the records r collected and c's replies
+// (iov[0] is for those), one thread at a time, so that records of
+// different requests never interleave.  abortable: fail with ECONNABORTED
+// once r's request was aborted.
+int mpx_write(Conn *c, Request *r, struct iovec *iov, int n, bool abortable)
+{
+    Process *p = g_proc;
+    {
+        Lock lock(p->mu);
+        while (c->writing)
+            pthread_cond_wait(&p->cv, &p->mu);
+        int err = 0;
+        if (c->failed)
+            err = EPIPE;
+        else if (abortable && r->slot && r->slot->aborted)
+            err = ECONNABORTED;
+        else if (!r->pending.append(c->out.data(), c->out.size()))
+            err = ENOMEM;
+        if (err) {
+            r->pending.clear();
+            errno = err;
+            return -1;
+        }
+        c->out.clear();
+        c->writing = true;
+        // The request's END_REQUEST is in this write: once it arrives the
+        // web server may reuse the id, so the request ends before.
+        Slot *sl = r->slot;
+        if (sl && r->req->nWriters == 0 && !sl->ended) {
+            c->proto.end_request(sl->id);
+            sl->ended = true;
+        }
+    }
+    iov[0] = {r->pending.data(), r->pending.size()};
+    int rc = io::write_all(c->fd, iov, n);
+    int err = errno;
+    r->pending.clear();
+    Lock lock(p->mu);
+    c->writing = false;
+    if (rc < 0)
+        c->failed = true;
+    pthread_cond_broadcast(&p->cv);
+    errno = err;
+    return rc;
+}
+
+void mpx_flush_replies_locked(Conn *c, Request *r)
+{
+    if (c->out.empty())
+        return;
+    struct iovec iov[1];
+    pthread_mutex_unlock(&g_proc->mu);
+    mpx_write(c, r, iov, 1, false);
+    pthread_mutex_lock(&g_proc->mu);
+}
+
+// The thread reading c is done with it: c goes back to be polled, stays
+// paused or dead, or is returned to be closed (after the lock is let go)
+// when no request is left on it and none is to come.
+Conn *mpx_settle_locked(Conn *c)
+{
+    Process *p = g_proc;
+    if (c->failed || (c->nslots == 0 && (c->closing || io::shutdown_pending())))
+        mpx_kill_locked(c);
+    if (c->mx == Conn::Mx::dead)
+        return c->nslots == 0 ? c : nullptr;
+    if (c->mx == Conn::Mx::paused)
+        return nullptr;
+    c->mx = Conn::Mx::polled;
+    long now = io::now_ms();
+    if (c->nslots == 0)
+        c->deadline = now + p->tun.idle_timeout_ms;
+    else
+        c->deadline = mpx_busy_locked(c) ? 0 : now + p->tun.params_timeout_ms;
+    idle_insert_locked(c);
+    return nullptr;
+}
+
+// One read of c, which the calling thread took for reading, and the
+// demultiplexing of what came.  Returns c when it is to be closed.
+Conn *mpx_read_locked(Conn *c, Request *r)
+{
+    Process *p = g_proc;
+    if (c->pos == c->in.size()) {
+        c->in.clear();
+        c->pos = 0;
+        pthread_mutex_unlock(&p->mu);
+        ssize_t n = io::read_some(c->fd, c->in.data(), c->in.capacity());
+        int err = errno;
+        pthread_mutex_lock(&p->mu);
+        if (n > 0) {
+            c->in.extend(static_cast<size_t>(n));
+        } else if (n == 0 || (err != EAGAIN && err != EWOULDBLOCK)) {
+            c->input_broken = true;
+            mpx_kill_locked(c);
+        }
+    }
+    mpx_demux_locked(c);
+    mpx_flush_replies_locked(c, r);
+    return mpx_settle_locked(c);
+}
+
+// A paused connection whose queues drained goes on with its input.
+Conn *mpx_resume_locked(Conn *c, Request *r)
+{
+    if (c->mx != Conn::Mx::paused || mpx_over_bound_locked(c))
+        return nullptr;
+    c->mx = Conn::Mx::reading;
+    return mpx_read_locked(c, r);
+}
+
+// A request on c ended: returns c when it is to be closed now.
+Conn *mpx_after_end_locked(Conn *c, Request *r)
+{
+    if (c->mx == Conn::Mx::paused)
+        return mpx_resume_locked(c, r);
+    if (c->nslots != 0 || !(c->mx == Conn::Mx::dead || c->failed || c->closing || io::shutdown_pending()))
+        return nullptr;
+    if (c->mx == Conn::Mx::polled) {
+        // Take it from the idle set once the leader no longer polls it,
+        // unless meanwhile a reader took it (and, with closing set, will
+        // close it) or it was closed.
+        unsigned gen = c->gen;
+        c->closing = true;
+        wait_for_leader_locked();
+        if (c->gen != gen || c->mx != Conn::Mx::polled)
+            return nullptr;
+        Conn **pp = &g_proc->idle;
+        while (*pp != c)
+            pp = &(*pp)->next;
+        unlink_idle_locked(pp);
+        mpx_kill_locked(c);
+    }
+    return c->mx == Conn::Mx::dead ? c : nullptr;
+}
+
+// When a request ended before all its input came, more may be on its way:
+// drain it, or the close resets the connection and destroys the replies
+// still in flight.
+void mpx_close(Conn *c)
+{
+    bool drain = (c->input_left || c->pos < c->in.size()) && !c->failed && !c->input_broken;
+    conn_close(c, drain ? g_proc->tun.close_linger_ms : 0);
+}
+
+// Input for request r on multiplexed connection c: its queued bytes, or
+// the connection read (by this thread or another) until some arrive.
+void mpx_fill(FCGX_Stream *s, bool want_data, Request *r, Conn *c)
+{
+    Process *p = g_proc;
+    Slot *sl = r->slot;
+    Lock lock(p->mu);
+    for (;;) {
+        if (sl->aborted) {
+            stream::set_error(s, ECONNABORTED);
+            return;
+        }
+        Buffer &q = want_data ? sl->data_q : sl->stdin_q;
+        if (!q.empty()) {
+            r->input.clear();
+            r->input.swap(q);
+            set_window(s, r->input.data(), r->input.size());
+            // Our slot stays, so c cannot be due for closing here.
+            mpx_resume_locked(c, r);
+            return;
+        }
+        if (want_data ? sl->data_end : sl->stdin_end) {
+            set_eof(s);
+            return;
+        }
+        if (c->mx == Conn::Mx::dead) {
+            stream::set_error(s, FCGX_PROTOCOL_ERROR);
+            return;
+        }
+        if (c->mx == Conn::Mx::polled && c->ready) {
+            for (Conn **pp = &p->idle; *pp; pp = &(*pp)->next)
+                if (*pp == c) {
+                    unlink_idle_locked(pp);
+                    break;
+                }
+            mpx_read_locked(c, r);
+            continue;
+        }
+        if (c->mx == Conn::Mx::paused) {
+            mpx_resume_locked(c, r);
+            if (c->mx != Conn::Mx::paused)
+                continue;
+        }
+        if (!p->leader && c->mx == Conn::Mx::polled) {
+            bool draining = io::shutdown_pending();
+            int rc = lead_locked(0, !draining && may_accept_locked(), draining);
+            if (rc < 0) {
+                stream::set_error(s, -rc);
+                return;
+            }
+            continue;
+        }
+        pthread_cond_wait(&p->cv, &p->mu);
+    }
+}
+
+// Ends r's request on multiplexed connection c; with send, its streams are
+// closed and its END_REQUEST goes out.
+void mpx_finish(Request *r, Conn *c, bool send)
+{
+    Process *p = g_proc;
+    Slot *sl = r->slot;
+    if (send) {
+        r->defer_sends = true;
+        stream::close(&r->err);
+        r->defer_sends = false;
+        stream::close(&r->out);
+        if (r->out.FCGI_errno == ECONNABORTED) {
+            // Aborted: the END_REQUEST the web server waits for, alone.
+            uint8_t rec[proto::kFixedRecordLen];
+            proto::encode_end_request(rec, sl->id, static_cast<uint32_t>(r->req->appStatus),
+                                      proto::kRequestComplete);
+            struct iovec iov[2] = {{nullptr, 0}, {rec, sizeof rec}};
+            mpx_write(c, r, iov, 2, false);
+        }
+    }
+    Conn *closing;
+    {
+        Lock lock(p->mu);
+        if (!sl->ended)
+            c->proto.end_request(sl->id);
+        if (!sl->stdin_end || (sl->role == proto::kFilter && !sl->data_end))
+            c->input_left = true;
+        if (!sl->keep)
+            c->closing = true;
+        slot_remove_locked(c, sl);
+        r->conn = nullptr;
+        r->slot = nullptr;
+        closing = mpx_after_end_locked(c, r);
+    }
+    if (closing)
+        mpx_close(closing);
 }
 
 // --- requests ------------------------------------------------------------
@@ -583,7 +1167,6 @@ Request *request_for(FCGX_Request *req)
         if (r->next)
             r->next->prev = r;
         p->requests = r;
-        ++p->request_count;
         req->paramsPtr = reinterpret_cast<struct Params *>(r);
     }
     r->req = req;
@@ -599,12 +1182,12 @@ void clear_request_fields(FCGX_Request *req)
     req->nWriters = 0;
 }
 
-// Hands the received request on c to r: parameters, streams, fields.
-bool bind(Request *r, Conn *c)
+// Hands the received request slot on c to r: parameters, streams, fields.
+bool bind(Request *r, Conn *c, Slot *slot)
 {
     FCGX_Request *req = r->req;
-    size_t count = c->pairs.count();
-    c->pairs.swap_strings(r->strings);
+    size_t count = slot->pairs.count();
+    slot->pairs.swap_strings(r->strings);
     r->envp.clear();
     char **envp = reinterpret_cast<char **>(r->envp.extend((count + 1) * sizeof(char *)));
     if (!envp)
@@ -628,11 +1211,13 @@ bool bind(Request *r, Conn *c)
     r->data_stash.clear();
     r->stash_pos = 0;
     r->defer_sends = false;
+    r->pending.clear();
     r->conn = c;
+    r->slot = c->mpx ? slot : nullptr;
 
-    req->requestId = c->request_id;
-    req->role = c->role;
-    req->keepConnection = c->keep;
+    req->requestId = slot->id;
+    req->role = slot->role;
+    req->keepConnection = slot->keep;
     req->appStatus = 0;
     req->nWriters = 2;
     req->isBeginProcessed = 1;
@@ -691,17 +1276,26 @@ bool initialized() { return g_proc != nullptr; }
 int send_vec(Request *r, struct iovec *iov, int n)
 {
     Conn *c = r->conn;
-    if (!c || c->failed) {
+    if (!c) {
         errno = EPIPE;
         return -1;
     }
     if (r->defer_sends) {
+        // Without multiplexing the connection's replies are this
+        // request's to send; with it, the request keeps its own.
+        Buffer &held = c->mpx ? r->pending : c->out;
         for (int i = 1; i < n; ++i)
-            if (!c->out.append(iov[i].iov_base, iov[i].iov_len)) {
+            if (!held.append(iov[i].iov_base, iov[i].iov_len)) {
                 errno = ENOMEM;
                 return -1;
             }
         return 0;
+    }
+    if (c->mpx)
+        return mpx_write(c, r, iov, n, true);
+    if (c->failed) {
+        errno = EPIPE;
+        return -1;
     }
     iov[0].iov_base = c->out.data();
     iov[0].iov_len = c->out.size();
@@ -731,6 +1325,10 @@ void fill_reader(FCGX_Stream *s)
         return;
     }
     bool want_data = d->kind == StreamData::Kind::data_reader;
+    if (r->slot) {
+        mpx_fill(s, want_data, r, c);
+        return;
+    }
     if (want_data && r->stash_pos < r->data_stash.size()) {
         set_window(s, r->data_stash.data() + r->stash_pos, r->data_stash.size() - r->stash_pos);
         r->stash_pos = r->data_stash.size();
@@ -830,14 +1428,48 @@ int accept(FCGX_Request *req)
     Request *r = request_for(req);
     if (!r)
         return -ENOMEM;
+    if (!r->serving) {
+        Lock lock(g_proc->mu);
+        r->serving = true;
+        ++g_proc->serving;
+    }
     for (;;) {
         Conn *c = nullptr;
-        int rc = acquire(req->listen_sock, req->flags, &c);
+        Slot *s = nullptr;
+        int rc = acquire(req->listen_sock, req->flags, r, &c, &s);
         if (rc != 0)
             return rc;
+        if (s) {
+            if (!bind(r, s->conn, s)) {
+                Conn *closing;
+                {
+                    Lock lock(g_proc->mu);
+                    Conn *sc = s->conn;
+                    mpx_refuse_locked(sc, s->id, proto::kOverloaded);
+                    mpx_flush_replies_locked(sc, r);
+                    closing = mpx_after_end_locked(sc, r);
+                }
+                if (closing)
+                    mpx_close(closing);
+                clear_request_fields(req);
+                return -ENOMEM;
+            }
+            count_served();
+            return 0;
+        }
+        if (c->mpx) {
+            Conn *closing;
+            {
+                Lock lock(g_proc->mu);
+                closing = mpx_read_locked(c, r);
+            }
+            if (closing)
+                mpx_close(closing);
+            continue;
+        }
         switch (receive_request(c)) {
         case Incoming::would_block:
-            if (c->fresh_until == 0 && !c->receiving && c->request_id == 0)
+            if (c->fresh_until == 0 && !c->receiving && c->head.id == 0)
                 c->fresh_until = io::now_ms() + kFreshGraceMs;
             release_idle(c, false);
             continue;
@@ -850,7 +1482,7 @@ int accept(FCGX_Request *req)
             conn_close(c, c->failed ? 0 : g_proc->tun.close_linger_ms);
             continue;
         case Incoming::ready:
-            if (!bind(r, c)) {
+            if (!bind(r, c, &c->head)) {
                 conn_close(c, 0);
                 r->conn = nullptr;
                 clear_request_fields(req);
@@ -871,6 +1503,14 @@ void finish(FCGX_Request *req)
         return;
     }
     Conn *c = r->conn;
+    if (r->slot) {
+        // A forked child that took the request over shares the connection
+        // with the other requests on it: only the request ends here.
+        mpx_finish(r, c, !req->detached);
+        clear_request_fields(req);
+        req->detached = 0;
+        return;
+    }
     if (req->detached) {
         // Someone else (a forked child) now owns the connection: close
         // our descriptor without a shutdown and write nothing.
@@ -907,7 +1547,10 @@ void free(FCGX_Request *req, bool close_conn)
     Request *r = request_of(req);
     if (!r)
         return;
-    if (Conn *c = r->conn) {
+    if (r->slot) {
+        // Its connection carries other requests: end this one only.
+        mpx_finish(r, r->conn, !req->detached);
+    } else if (Conn *c = r->conn) {
         r->conn = nullptr;
         if (req->detached) {
             if (close_conn)
@@ -948,7 +1591,8 @@ void free(FCGX_Request *req, bool close_conn)
             p->requests = r->next;
         if (r->next)
             r->next->prev = r->prev;
-        --p->request_count;
+        if (r->serving)
+            --p->serving;
     }
     while (Conn *c = closing) {
         closing = c->next;

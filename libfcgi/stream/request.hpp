@@ -7,6 +7,12 @@
 // the next.  A Conn is bound to a Request while that request runs; between
 // requests a kept connection waits in the process's idle set, where any
 // thread in FCGX_Accept_r can pick it up.
+//
+// When more than one request can be served at a time (several threads in
+// FCGX_Accept_r, or FCGI_MAX_REQS), connections are multiplexed: each
+// request on one gets a Slot, the thread that reads the connection
+// queues every request's input in its slot, and complete requests wait in
+// a process-wide queue for a thread in FCGX_Accept_r.
 #ifndef FCGI_STREAM_REQUEST_HPP
 #define FCGI_STREAM_REQUEST_HPP
 
@@ -23,17 +29,22 @@
 namespace fcgi {
 
 struct Conn;
+struct Slot;
 
 struct Request {
     FCGX_Request *req = nullptr;
     Conn *conn = nullptr;
+    Slot *slot = nullptr; // on a multiplexed connection: its slot there
     Buffer strings;       // "NAME=VALUE\0" strings of the current request
     Buffer envp;          // char * array into strings, NULL-terminated
     Buffer data_stash;    // FCGI_DATA that arrived while stdin was read
     size_t stash_pos = 0;
+    Buffer input;         // multiplexed: input taken from the slot, being read
+    Buffer pending;       // records collected to go out with the next write
     FCGX_Stream in{}, out{}, err{};
     StreamData in_d, out_d, err_d;
     bool defer_sends = false; // collect closing records for one write
+    bool serving = false; // has called FCGX_Accept_r: counted in the capacity
     Request *prev = nullptr, *next = nullptr; // all requests of the process
 };
 
