@@ -77,7 +77,7 @@ struct Conn {
         dead,    // end of input or broken: waits for its requests to end
     } mx = Mx::reading;
     bool writing = false;     // a thread is writing to it
-    unsigned gen = 0;         // changes when the connection is closed
+    bool claimed = false;     // being taken from the idle set to be closed
     bool closing = false;     // a request without FCGI_KEEP_CONN ended
     bool input_left = false;  // a request ended before all its input came
     Slot *slots = nullptr;
@@ -195,7 +195,7 @@ Conn *conn_new_locked(int fd)
     c->pos = 0;
     c->head.id = c->head.role = 0;
     c->head.keep = c->receiving = false;
-    c->mpx = c->writing = c->closing = c->input_left = false;
+    c->mpx = c->writing = c->closing = c->input_left = c->claimed = false;
     c->mx = Conn::Mx::reading;
     c->deadline = io::now_ms() + p->tun.params_timeout_ms;
     c->fresh_until = 0;
@@ -214,7 +214,6 @@ void conn_recycle_locked(Conn *c)
         slot_free_locked(s);
     }
     c->nslots = 0;
-    ++c->gen;
     if (p->free_count < kMaxFreeConns) {
         c->next = p->free_conns;
         p->free_conns = c;
@@ -296,7 +295,7 @@ Conn *take_ready_locked()
 {
     for (Conn **pp = &g_proc->idle; *pp; pp = &(*pp)->next) {
         Conn *c = *pp;
-        if (c->ready) {
+        if (c->ready && !c->claimed) {
             unlink_idle_locked(pp);
             return c;
         }
@@ -476,7 +475,7 @@ void drop_expired_locked(long now)
     for (Conn **pp = &g_proc->idle; *pp;) {
         Conn *c = *pp;
         bool expired = now == 0 || (!c->ready && c->deadline && c->deadline <= now);
-        if (expired && !(c->mpx && mpx_busy_locked(c))) {
+        if (expired && !c->claimed && !(c->mpx && mpx_busy_locked(c))) {
             *pp = c->next;
             close(c->fd);
             c->fd = -1;
@@ -1031,14 +1030,10 @@ Conn *mpx_after_end_locked(Conn *c, Request *r)
     if (c->nslots != 0 || !(c->mx == Conn::Mx::dead || c->failed || c->closing || io::shutdown_pending()))
         return nullptr;
     if (c->mx == Conn::Mx::polled) {
-        // Take it from the idle set once the leader no longer polls it,
-        // unless meanwhile a reader took it (and, with closing set, will
-        // close it) or it was closed.
-        unsigned gen = c->gen;
-        c->closing = true;
+        // Take it from the idle set once the leader no longer polls it;
+        // meanwhile no one else takes or closes it.
+        c->claimed = true;
         wait_for_leader_locked();
-        if (c->gen != gen || c->mx != Conn::Mx::polled)
-            return nullptr;
         Conn **pp = &g_proc->idle;
         while (*pp != c)
             pp = &(*pp)->next;

@@ -1,7 +1,8 @@
 // White-box tests of proto/server_conn: whole requests fed whole, byte by
 // byte, split at every offset and at random, with identical events and
 // reply bytes; the replies the connection makes on its own (GET_VALUES,
-// UNKNOWN_TYPE, CANT_MPX_CONN, UNKNOWN_ROLE) checked as wire bytes; the
+// UNKNOWN_TYPE, CANT_MPX_CONN, UNKNOWN_ROLE) checked as wire bytes;
+// multiplexed requests; the
 // protocol errors; and a guard page behind every piece of input.
 #include <cstdlib>
 #include <vector>
@@ -553,6 +554,78 @@ START_TEST(test_cant_mpx_conn)
 }
 END_TEST
 
+
+// Multiplexed (the capacity says FCGI_MPXS_CONNS=1): interleaved requests
+// begin, deliver and end independently, each event carrying its id; a
+// BEGIN_REQUEST for an active id is a protocol error; records of an ended
+// id are skipped while the others go on; ABORT names its request.
+START_TEST(test_multiplexed)
+{
+    Capacity cap{4, 4, true};
+    ServerConn c(&cap);
+    Buffer out;
+    Bytes wire = begin(1, kResponder, kKeepConn) + begin(2, kFilter, kKeepConn) +
+                 rec(kParams, 2, "\x01\x01zz") + rec(kParams, 1, "\x01\x01" "cd") +
+                 rec(kParams, 1, "") + rec(kStdin, 1, "one") + rec(kParams, 2, "") +
+                 rec(kStdin, 2, "two") + rec(kData, 2, "dd") + rec(kStdin, 1, "") +
+                 rec(kAbortRequest, 2, "") + rec(kStdin, 2, "") + rec(kData, 2, "");
+    std::string seen;
+    size_t pos = 0;
+    for (;;) {
+        ServerConn::Event ev;
+        pos += c.feed(u8(wire) + pos, wire.size() - pos, ev, out);
+        if (ev.kind == Kind::need_more)
+            break;
+        seen += letter(ev.kind);
+        seen += static_cast<char>('0' + ev.request_id);
+        if (ev.kind == Kind::begin)
+            ck_assert_uint_eq(ev.role, ev.request_id == 1 ? kResponder : kFilter);
+        if (ev.kind == Kind::stdin_end && ev.request_id == 1)
+            c.end_request(1);
+    }
+    ck_assert_uint_eq(pos, wire.size());
+    ck_assert_str_eq(seen.c_str(), "b1b2p2p1P1s1P2s2d2S1a2S2D2");
+    ck_assert_uint_eq(out.size(), 0);
+    ck_assert_uint_eq(c.active_count(), 1);
+    ck_assert(c.stdin_done(2) && c.data_done(2) && !c.stdin_done(1));
+
+    // Request 1 ended: its late records are skipped, its id is free again.
+    Bytes more = rec(kStdin, 1, "late") + begin(1, kResponder, 0) + begin(2, kResponder, 0);
+    ServerConn::Event ev;
+    size_t used = c.feed(u8(more), more.size(), ev, out);
+    ck_assert(ev.kind == Kind::begin);
+    ck_assert_uint_eq(ev.request_id, 1);
+    c.feed(u8(more) + used, more.size() - used, ev, out);
+    ck_assert(ev.kind == Kind::protocol_error); // 2 is still active
+}
+END_TEST
+
+// Past kMaxMultiplexed active requests, a new one gets FCGI_OVERLOADED and
+// its records are skipped; ending one makes room again.
+START_TEST(test_multiplexed_limit)
+{
+    Capacity cap{1, 1, true};
+    ServerConn c(&cap);
+    Buffer out;
+    ServerConn::Event ev;
+    for (size_t i = 1; i <= kMaxMultiplexed; ++i) {
+        Bytes b = begin(static_cast<uint16_t>(i), kResponder, kKeepConn);
+        c.feed(u8(b), b.size(), ev, out);
+        ck_assert(ev.kind == Kind::begin);
+    }
+    Bytes extra = begin(1000, kResponder, 0) + rec(kParams, 1000, "\x01\x01zz");
+    c.feed(u8(extra), extra.size(), ev, out);
+    ck_assert(ev.kind == Kind::need_more);
+    ASSERT_BYTES_EQ(bytes_of(out), B("\x01\x03\x03\xe8\x00\x08\x00\x00"
+                                     "\x00\x00\x00\x00\x02\x00\x00\x00")); // OVERLOADED
+    c.end_request(7);
+    ck_assert_uint_eq(c.active_count(), kMaxMultiplexed - 1);
+    c.feed(u8(extra), extra.size(), ev, out);
+    ck_assert(ev.kind == Kind::begin);
+    ck_assert_uint_eq(ev.request_id, 1000);
+}
+END_TEST
+
 START_TEST(test_unknown_role)
 {
     const Bytes unknown_role_1 = B("\x01\x03\x00\x01\x00\x08\x00\x00"
@@ -824,6 +897,8 @@ Suite *server_conn_suite()
     tcase_add_test(t, test_get_values_malformed);
     tcase_add_test(t, test_unknown_type);
     tcase_add_test(t, test_cant_mpx_conn);
+    tcase_add_test(t, test_multiplexed);
+    tcase_add_test(t, test_multiplexed_limit);
     tcase_add_test(t, test_unknown_role);
     tcase_add_test(t, test_other_ids_skipped);
     tcase_add_test(t, test_filter_data);
