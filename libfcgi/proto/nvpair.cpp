@@ -76,6 +76,29 @@ PairDecoder::Status PairDecoder::feed(const uint8_t *in, size_t n)
 {
     size_t pos = 0;
     while (pos < n) {
+        // The common case, a whole pair without a NUL in this piece: one
+        // copy into room made once.  Anything else goes byte-wise below.
+        PairView pair;
+        size_t end = pos;
+        // (The value follows the name in the input: one search for both.)
+        if (state_ == State::name_len && len_have_ == 0 && next_pair(in, n, &end, pair) &&
+            !memchr(pair.name, 0, pair.name_len + pair.value_len)) {
+            size_t len = pair.name_len + pair.value_len;
+            if (len > limits_.max_single || total_ + len > limits_.max_total ||
+                count_ + 1 > limits_.max_count)
+                return Status::too_large;
+            uint8_t *dst = strings_.extend(len + 2);
+            if (!dst)
+                return Status::no_memory;
+            memcpy(dst, pair.name, pair.name_len);
+            dst[pair.name_len] = '=';
+            memcpy(dst + pair.name_len + 1, pair.value, pair.value_len);
+            dst[len + 1] = 0;
+            total_ += len;
+            ++count_;
+            pos = end;
+            continue;
+        }
         bool done;
         switch (state_) {
         case State::name_len:
