@@ -1256,6 +1256,33 @@ void count_served()
         io::request_shutdown();
 }
 
+// Whether more input of the request on c may still come, so that closing
+// c at once could reset it: not when what was read already ends the
+// request's input, as it usually does (a GET, or a body the program read).
+bool input_may_follow(Conn *c)
+{
+    using Kind = proto::ServerConn::Kind;
+    for (;;) {
+        bool ended = c->proto.stdin_done() && (c->head.role != proto::kFilter || c->proto.data_done());
+        if (c->pos == c->in.size())
+            return !ended;
+        if (ended)
+            return true; // bytes of something else: leave them to the drain
+        proto::ServerConn::Event ev;
+        c->pos += c->proto.feed(c->in.data() + c->pos, c->in.size() - c->pos, ev, c->out);
+        switch (ev.kind) {
+        case Kind::need_more:
+        case Kind::stdin_data:
+        case Kind::stdin_end:
+        case Kind::data:
+        case Kind::data_end:
+            break;
+        default:
+            return true;
+        }
+    }
+}
+
 } // namespace
 
 namespace request {
@@ -1525,15 +1552,16 @@ void finish(FCGX_Request *req)
     flush_out(c);
     bool healthy = !c->failed && !c->input_broken && r->out.FCGI_errno == 0 &&
                    r->err.FCGI_errno == 0 && r->in.FCGI_errno == 0;
-    bool input_left = !c->proto.stdin_done() || c->pos < c->in.size();
+    bool keep = req->keepConnection && healthy && !io::shutdown_pending();
+    bool drain = !keep && !c->failed && input_may_follow(c);
     c->proto.end_request();
     r->conn = nullptr;
-    if (req->keepConnection && healthy && !io::shutdown_pending()) {
+    if (keep) {
         c->last = r;
         release_idle(c, true);
+    } else {
+        conn_close(c, drain ? g_proc->tun.close_linger_ms : 0);
     }
-    else
-        conn_close(c, !c->failed && input_left ? g_proc->tun.close_linger_ms : 0);
     clear_request_fields(req);
 }
 
