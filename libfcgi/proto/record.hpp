@@ -91,6 +91,11 @@ public:
     bool at_boundary() const { return state_ == State::header && raw_len_ == 0; }
     const Header &current() const { return header_; }
     size_t content_left() const { return content_left_; }
+    // True inside a record's content (possibly at its end).
+    bool in_content() const { return state_ == State::content; }
+    // The caller took k <= content_left() content bytes from elsewhere
+    // (straight from the socket): the record goes on after them.
+    void took_content(size_t k) { content_left_ -= k; }
 
 private:
     enum class State { header, content, padding, end };

@@ -83,6 +83,17 @@ public:
     bool data_done() const { return data_done(active_id()); }
     // True when no record is partly received.
     bool at_record_boundary() const { return decoder_.at_boundary(); }
+    // Content bytes of an FCGI_STDIN record being delivered that have not
+    // arrived yet: the caller may read up to that many straight into its
+    // own memory and report them with took_stdin().
+    size_t stdin_content_left() const
+    {
+        return disposition_ == Disposition::deliver && decoder_.in_content() &&
+                       decoder_.current().type == kStdin
+                   ? decoder_.content_left()
+                   : 0;
+    }
+    void took_stdin(size_t k) { decoder_.took_content(k); }
     bool failed() const { return failed_; }
 
 private:

@@ -1421,6 +1421,36 @@ void fill_reader(FCGX_Stream *s)
     }
 }
 
+int read_direct(FCGX_Stream *s, char *dst, int n)
+{
+    StreamData *d = static_cast<StreamData *>(s->data);
+    Request *r = d->kind == StreamData::Kind::stdin_reader ? d->owner : nullptr;
+    Conn *c = r ? r->conn : nullptr;
+    if (!c || r->slot || c->pos != c->in.size())
+        return 0;
+    size_t want = c->proto.stdin_content_left();
+    if (want == 0)
+        return 0;
+    if (want > static_cast<size_t>(n))
+        want = static_cast<size_t>(n);
+    if (flush_out(c) < 0) {
+        stream::set_error(s, errno ? errno : EIO);
+        return -1;
+    }
+    for (;;) {
+        ssize_t k = io::read_some(c->fd, dst, want);
+        if (k > 0) {
+            c->proto.took_stdin(static_cast<size_t>(k));
+            return static_cast<int>(k);
+        }
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && io::wait_fd(c->fd, POLLIN, -1) >= 0)
+            continue;
+        c->input_broken = true;
+        stream::set_error(s, k == 0 ? FCGX_PROTOCOL_ERROR : (errno ? errno : EIO));
+        return -1;
+    }
+}
+
 int start_filter_data(FCGX_Stream *s)
 {
     StreamData *d = static_cast<StreamData *>(s->data);

@@ -66,6 +66,11 @@ int send(Request *r, const uint8_t *p, size_t len);
 // connection's pending replies to go first, in the same call.
 int send_vec(Request *r, struct iovec *iov, int n);
 int start_filter_data(FCGX_Stream *s);
+// Reads up to n bytes of the request's stdin straight into dst when the
+// connection is in the middle of a STDIN record with nothing buffered:
+// the count read, 0 when that is not the case now, -1 on an error (set
+// on s).
+int read_direct(FCGX_Stream *s, char *dst, int n);
 
 // FCGX_SetExitStatus on one of a request's streams.
 void set_exit_status(int status, FCGX_Stream *s);

@@ -199,6 +199,18 @@ int get_str(char *str, int n, FCGX_Stream *s)
         if (s->rdNext == s->stop) {
             if (s->isClosed)
                 break;
+            // Large reads of request input skip the buffer: the socket
+            // fills the caller's memory (no ungetting across them).
+            if (static_cast<size_t>(n - got) >= kDirectMin && s->fillBuffProc == request::fill_reader) {
+                int k = request::read_direct(s, str + got, n - got);
+                if (k < 0)
+                    break;
+                if (k > 0) {
+                    got += k;
+                    s->stopUnget = s->rdNext;
+                    continue;
+                }
+            }
             s->fillBuffProc(s);
             if (s->rdNext == s->stop)
                 break;

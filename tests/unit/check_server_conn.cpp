@@ -626,6 +626,37 @@ START_TEST(test_multiplexed_limit)
 }
 END_TEST
 
+// Content of a STDIN record taken straight from the socket (took_stdin):
+// only offered while such a record is being delivered, and the record and
+// the stream go on after it as if the bytes had been fed.
+START_TEST(test_took_stdin)
+{
+    ServerConn c;
+    Buffer out;
+    ServerConn::Event ev;
+    Bytes head = begin(1, kResponder, 0) + rec(kParams, 1, "") + rec(kStdin, 1, pattern(100, 3));
+    size_t cut = head.size() - 100 - 4 + 10; // header and 10 content bytes fed
+    size_t pos = 0;
+    ck_assert_uint_eq(c.stdin_content_left(), 0);
+    std::string seen;
+    for (;;) {
+        pos += c.feed(u8(head) + pos, cut - pos, ev, out);
+        if (ev.kind == Kind::need_more)
+            break;
+        seen += letter(ev.kind);
+    }
+    ck_assert_str_eq(seen.c_str(), "bPs");
+    ck_assert_uint_eq(c.stdin_content_left(), 90);
+    c.took_stdin(90);
+    ck_assert_uint_eq(c.stdin_content_left(), 0);
+    Bytes rest = Bytes(4, '\xee') + rec(kStdin, 1, "");
+    pos = c.feed(u8(rest), rest.size(), ev, out);
+    ck_assert(ev.kind == Kind::stdin_end);
+    ck_assert_uint_eq(pos, rest.size());
+    ck_assert(c.stdin_done());
+}
+END_TEST
+
 START_TEST(test_unknown_role)
 {
     const Bytes unknown_role_1 = B("\x01\x03\x00\x01\x00\x08\x00\x00"
@@ -899,6 +930,7 @@ Suite *server_conn_suite()
     tcase_add_test(t, test_cant_mpx_conn);
     tcase_add_test(t, test_multiplexed);
     tcase_add_test(t, test_multiplexed_limit);
+    tcase_add_test(t, test_took_stdin);
     tcase_add_test(t, test_unknown_role);
     tcase_add_test(t, test_other_ids_skipped);
     tcase_add_test(t, test_filter_data);
