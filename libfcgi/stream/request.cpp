@@ -850,6 +850,10 @@ void mpx_demux_locked(Conn *c)
         Slot *s = ev.request_id ? find_slot_locked(c, ev.request_id) : nullptr;
         switch (ev.kind) {
         case Kind::need_more:
+            // Requests ready to run: for the threads waiting, and for the
+            // leader, which may be the only thread idle.
+            if (p->pending)
+                wake_leader_locked();
             pthread_cond_broadcast(&p->cv);
             return;
         case Kind::begin:

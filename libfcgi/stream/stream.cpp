@@ -81,8 +81,8 @@ void empty_buffer(FCGX_Stream *s, int do_close)
     }
 }
 
-// Writes of at least this much skip the buffer: whole records go out from
-// the caller's memory in one system call, with no copy.
+// Reads and writes of at least this much skip the buffer: whole records go
+// out from (and request input comes into) the caller's memory, no copy.
 constexpr size_t kDirectMin = 32768;
 // The largest record content that needs no padding.
 constexpr size_t kDirectRecord = proto::kMaxContent & ~size_t(7);
