@@ -1,6 +1,8 @@
 # bench/: `make bench` measures this libfcgi against the reference libfcgi
-# 2.4.2 in the same run and prints ratios (bench/run.sh).  Nothing here is
-# built by `make`, `make check` or `make install`.
+# 2.4.2 in the same run and prints ratios (bench/run.sh); `make bench-mpx`
+# measures HAProxy multiplexing requests over connections to a 16-thread
+# application, against one request per connection (bench/haproxy-mpx.sh).
+# Nothing here is built by `make`, `make check` or `make install`.
 #
 #   bench/app     the FastCGI responder, built against the reference headers
 #                 and libfcgi.so.0 when they are installed; run.sh swaps our
@@ -31,6 +33,12 @@ bench: bench/app bench/client libfcgi/libfcgi.la
 	$(AM_V_at)top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
 	  $(SHELL) $(srcdir)/bench/run.sh
 
+# Uses the web-server tests' application and helpers (tests/servers/).
+.PHONY: bench-mpx
+bench-mpx: all tests/servers/webapp$(EXEEXT) tests/servers/srvtool$(EXEEXT)
+	$(AM_V_at)top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
+	  $(SHELL) $(srcdir)/bench/haproxy-mpx.sh
+
 CLEANFILES += bench/app bench/client
 clean-local: clean-bench
 .PHONY: clean-bench
@@ -43,4 +51,5 @@ EXTRA_DIST += \
 	bench/pattern.h \
 	bench/app.c \
 	bench/client.c \
-	bench/run.sh
+	bench/run.sh \
+	bench/haproxy-mpx.sh

@@ -213,3 +213,62 @@ parse_wrk() {
     done
     : "${wrk_rps:=0}" "${wrk_requests:=0}"
 }
+
+# upstream_snapshot PORT: one line per established TCP connection whose
+# local port is PORT (an application's side of a web server's connection
+# to it): the peer's address and port, and the bytes received on it.
+upstream_snapshot() {
+    ss -tinH state established "( sport = :$1 )" | awk '
+        /^[^ \t]/ { if (p != "") print p, b; p = $4; b = 0; next }
+        match($0, /bytes_received:[0-9]+/) { b = substr($0, RSTART + 15, RLENGTH - 15) }
+        END { if (p != "") print p, b }'
+}
+
+# start_sampler PORT OUT: an upstream_snapshot every 0.5 s, each line
+# prefixed with the snapshot's number, until stop_sampler.
+start_sampler() {
+    (_s_i=0
+     while :; do
+         upstream_snapshot "$1" | sed "s/^/$_s_i /"
+         _s_i=$((_s_i + 1))
+         sleep 0.5
+     done) >"$2" &
+    sampler_pid=$!
+    track $sampler_pid
+}
+
+stop_sampler() {
+    kill $sampler_pid 2>/dev/null
+    wait $sampler_pid 2>/dev/null
+    # Gone now: cleanup must not signal whatever reuses its pid.
+    pids=$(echo " $pids " | sed "s/ $sampler_pid / /")
+}
+
+# upstream_stats OUT SKIP: from start_sampler's OUT, sets
+#   established  the most connections open in one snapshot;
+#   carrying     the most that received bytes (requests) within the 0.5 s
+#                between two snapshots, leaving out the first SKIP such
+#                windows.
+# A connection carried requests in a window when its byte count moved, or
+# when it is new there and has received something.
+upstream_stats() {
+    set -- $(awk -v skip="$2" '
+        { n[$1]++; last = $1
+          if ($1 > 0 && ((($1 - 1) SUBSEP $2) in b ? b[$1 - 1, $2] != $3 : $3 > 0))
+              moved[$1]++
+          b[$1, $2] = $3 }
+        END { for (i = 0; i <= last; i++) {
+                  if (n[i] > est) est = n[i]
+                  if (i > skip && moved[i] > car) car = moved[i] }
+              print est + 0, car + 0 }' "$1")
+    established=$1 carrying=$2
+}
+
+# wrk_latency OUT PERCENT: that percentile of a wrk --latency report, in
+# milliseconds ("-" when missing).
+wrk_latency() {
+    sed -n "s/^ *$2% *\([0-9.]*\)\([a-z]*\).*/\1 \2/p" "$1" | awk '
+        { f = $2 == "us" ? 0.001 : $2 == "s" ? 1000 : $2 == "m" ? 60000 : 1
+          printf "%.2f\n", $1 * f; found = 1 }
+        END { if (!found) print "-" }'
+}

@@ -1,5 +1,6 @@
 # tests/servers/: the library behind real web servers (nginx, lighttpd,
-# Apache mod_proxy_fcgi, spawn-fcgi, HAProxy), scaled out behind one
+# Apache mod_proxy_fcgi, spawn-fcgi, HAProxy, and HAProxy multiplexing
+# requests over shared connections: haproxy-mpx.sh), scaled out behind one
 # nginx upstream, and under cgi-fcgi -supervise behind nginx while
 # workers are killed, replaced and recycled (supervise-nginx.sh).
 # .ci/servers-deps installs the servers; a missing one fails its test
@@ -21,6 +22,7 @@ SERVER_TESTS = \
 	tests/servers/spawn-fcgi.sh \
 	tests/servers/spawn-fcgi-spread.sh \
 	tests/servers/haproxy.sh \
+	tests/servers/haproxy-mpx.sh \
 	tests/servers/scale-out.sh \
 	tests/servers/supervise-nginx.sh
 TESTS += $(SERVER_TESTS)
@@ -36,6 +38,7 @@ EXTRA_DIST += \
 	tests/servers/lighttpd.conf.in \
 	tests/servers/apache.conf.in \
 	tests/servers/haproxy.cfg.in \
+	tests/servers/haproxy-mpx.cfg.in \
 	examples/demo-nginx.sh
 
 # `make demo-nginx`: examples/echo behind a private nginx on a loopback

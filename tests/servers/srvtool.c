@@ -9,6 +9,9 @@
  *                                  written from scratch on a raw socket; the
  *                                  application's stdout goes to stdout;
  *                                  -delay waits between connect and send
+ *   srvtool values TARGET          FCGI_GET_VALUES for FCGI_MAX_CONNS,
+ *                                  FCGI_MAX_REQS and FCGI_MPXS_CONNS; prints
+ *                                  the answer as NAME=VALUE lines
  *
  * TARGET is "host:port" (IPv4) or a Unix socket path (anything with a '/').
  * request exits 0 when the application ended the request, 3 when the
@@ -255,10 +258,76 @@ static int cmd_request(const char *from, int delay_ms, const char *target, const
     return fflush(stdout) != 0;
 }
 
+/* Reads one name-value length (spec section 3.4) at *pos of an n-byte
+ * buffer; -1 when it runs past the end. */
+static long get_length(const unsigned char *buf, size_t n, size_t *pos)
+{
+    if (*pos >= n)
+        return -1;
+    if (buf[*pos] < 128)
+        return buf[(*pos)++];
+    if (*pos + 4 > n)
+        return -1;
+    long len = (long)(buf[*pos] & 0x7f) << 24 | (long)buf[*pos + 1] << 16 |
+               (long)buf[*pos + 2] << 8 | buf[*pos + 3];
+    *pos += 4;
+    return len;
+}
+
+static int cmd_values(const char *target)
+{
+    unsigned char req[256], names[128];
+    size_t pos = 0, nlen = 0;
+    put_pair(names, &nlen, "FCGI_MAX_CONNS", "");
+    put_pair(names, &nlen, "FCGI_MAX_REQS", "");
+    put_pair(names, &nlen, "FCGI_MPXS_CONNS", "");
+    put_record(req, &pos, 9, names, nlen);           /* FCGI_GET_VALUES */
+    req[3] = 0;                                      /* a management record: id 0 */
+
+    int fd = connect_to(target, NULL);
+    if (fd < 0) {
+        fprintf(stderr, "srvtool: cannot connect to %s: %s\n", target, strerror(errno));
+        return 1;
+    }
+    if (send(fd, req, pos, MSG_NOSIGNAL) != (ssize_t)pos) {
+        perror("srvtool: send");
+        close(fd);
+        return 1;
+    }
+    unsigned char h[8], body[65536 + 256];
+    if (read_full(fd, h, sizeof h) != 1) {
+        fprintf(stderr, "srvtool: no answer to FCGI_GET_VALUES\n");
+        close(fd);
+        return 1;
+    }
+    size_t content = (size_t)h[4] << 8 | h[5];
+    if (content + h[6] && read_full(fd, body, content + h[6]) != 1) {
+        fprintf(stderr, "srvtool: short record\n");
+        close(fd);
+        return 1;
+    }
+    close(fd);
+    if (h[1] != 10) {                                /* FCGI_GET_VALUES_RESULT */
+        fprintf(stderr, "srvtool: answered with record type %d\n", h[1]);
+        return 1;
+    }
+    for (size_t at = 0; at < content;) {
+        long n = get_length(body, content, &at), v = get_length(body, content, &at);
+        if (n < 0 || v < 0 || at + (size_t)n + (size_t)v > content) {
+            fprintf(stderr, "srvtool: malformed FCGI_GET_VALUES_RESULT\n");
+            return 1;
+        }
+        printf("%.*s=%.*s\n", (int)n, (const char *)body + at, (int)v,
+               (const char *)body + at + n);
+        at += (size_t)n + (size_t)v;
+    }
+    return fflush(stdout) != 0;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: srvtool port ADDR [N] | wait TARGET SECONDS |"
-                    " request [-from SRC] [-delay MS] TARGET URI\n");
+                    " request [-from SRC] [-delay MS] TARGET URI | values TARGET\n");
     return 2;
 }
 
@@ -270,6 +339,8 @@ int main(int argc, char **argv)
         return cmd_port(argv[2], atoi(argv[3]));
     if (argc == 4 && strcmp(argv[1], "wait") == 0)
         return cmd_wait(argv[2], atof(argv[3]));
+    if (argc == 3 && strcmp(argv[1], "values") == 0)
+        return cmd_values(argv[2]);
     if (argc >= 4 && strcmp(argv[1], "request") == 0) {
         const char *from = NULL;
         int delay_ms = 0, i = 2;
