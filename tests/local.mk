@@ -19,6 +19,17 @@ tests_api_check_fcgiapp_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/support
 tests_api_check_fcgiapp_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PTHREAD_CFLAGS)
 tests_api_check_fcgiapp_LDADD = libfcgi/libfcgi.la $(CHECK_LIBS) $(PTHREAD_LIBS)
 
+# Multiplexed connections: several requests interleaved on one connection,
+# served by the threads of one application (Check, C).
+if ENABLE_CHECK
+check_PROGRAMS += tests/api/check_mpx
+TESTS += tests/api/check_mpx
+endif
+tests_api_check_mpx_SOURCES = tests/api/check_mpx.c $(TESTS_PEER_SOURCES)
+tests_api_check_mpx_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/support
+tests_api_check_mpx_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PTHREAD_CFLAGS)
+tests_api_check_mpx_LDADD = libfcgi/libfcgi.la $(CHECK_LIBS) $(PTHREAD_LIBS)
+
 # ABI: layouts at compile time, symbols and dependencies by script.
 check_PROGRAMS += tests/abi/check_layout tests/abi/check_layout_cxx
 tests_abi_check_layout_SOURCES = tests/abi/check_layout.c

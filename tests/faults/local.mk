@@ -9,7 +9,8 @@
 #   threads-shutdown   SIGTERM while those threads re-enter FCGX_Accept_r
 #   emfile             accept(2) failing with EMFILE
 # `make check-tsan` builds threads.c and the core with clang's
-# -fsanitize=thread into tests/faults/threads-tsan and runs both modes.
+# -fsanitize=thread into tests/faults/threads-tsan and runs both modes,
+# and the same for the multiplexing suite, tests/api/check_mpx-tsan.
 
 FAULTS_COMMON = tests/faults/faultlib.c tests/faults/faultlib.h
 FAULTS_LDADD = libfcgi/libfcgi.la $(PTHREAD_LIBS)
@@ -70,13 +71,39 @@ tests/faults/threads-tsan: $(srcdir)/tests/faults/threads.c $(srcdir)/tests/faul
 	$(TSAN_CXX) $(TSAN_FLAGS) -pthread *.o -o ../threads-tsan && \
 	cd .. && rm -rf threads-tsan.o.d
 
-check-tsan: tests/faults/threads-tsan
+# The Check suite of multiplexed connections, whose applications run up
+# to 16 threads over one connection.
+tests/api/check_mpx-tsan: $(srcdir)/tests/api/check_mpx.c $(srcdir)/tests/support/peer.c \
+		$(srcdir)/tests/support/peer.h $(TSAN_CORE_SRC)
+	@command -v $(TSAN_CXX) >/dev/null 2>&1 || { \
+	  echo "check-tsan: $(TSAN_CXX) not found (Debian: apt-get install clang)" >&2; exit 1; }
+	$(AM_V_GEN)rm -rf $@.o.d && $(MKDIR_P) $@.o.d && cd $@.o.d && \
+	$(TSAN_CC) -std=gnu11 $(TSAN_FLAGS) $(CHECK_CFLAGS) -I$(abs_top_srcdir)/include \
+	  -I$(abs_top_srcdir)/tests/support \
+	  -c $(abs_top_srcdir)/tests/api/check_mpx.c $(abs_top_srcdir)/tests/support/peer.c && \
+	$(TSAN_CXX) -std=c++17 $(TSAN_FLAGS) -fno-exceptions -fno-rtti \
+	  -I$(abs_top_srcdir)/include -I$(abs_top_srcdir)/libfcgi -c $(TSAN_CORE_SRC) && \
+	$(TSAN_CXX) $(TSAN_FLAGS) -pthread *.o $(CHECK_LIBS) -o ../check_mpx-tsan && \
+	cd .. && rm -rf check_mpx-tsan.o.d
+
+# Without Check (configure found none) there is no suite to build.
+TSAN_CHECK_SUITES =
+if ENABLE_CHECK
+TSAN_CHECK_SUITES += tests/api/check_mpx-tsan
+endif
+
+check-tsan: tests/faults/threads-tsan $(TSAN_CHECK_SUITES)
 	@status=0; \
 	for mode in "" --shutdown-race; do \
 	  echo "== tests/faults/threads-tsan $$mode"; \
 	  TSAN_OPTIONS="$${TSAN_OPTIONS:-second_deadlock_stack=1}" \
 	    timeout 250 tests/faults/threads-tsan $$mode || status=1; \
+	done; \
+	for prog in $(TSAN_CHECK_SUITES); do \
+	  echo "== $$prog"; \
+	  TSAN_OPTIONS="$${TSAN_OPTIONS:-second_deadlock_stack=1}" \
+	    timeout 250 $$prog || status=1; \
 	done; exit $$status
 
 .PHONY: check-tsan
-CLEANFILES += tests/faults/threads-tsan
+CLEANFILES += tests/faults/threads-tsan tests/api/check_mpx-tsan
