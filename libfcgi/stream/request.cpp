@@ -83,7 +83,8 @@ struct Conn {
     Slot *slots = nullptr;
     unsigned nslots = 0;
     long deadline = 0;        // monotonic ms when an idle or slow peer is dropped
-    long fresh_until = 0;     // accepted, no request yet: see idle_fresh_locked
+    long fresh_until = 0;     // accepted, silent so far: see idle_fresh_locked
+    bool heard = false;       // the peer has sent something
     Request *last = nullptr;  // idle: the request it served last
     Conn *next = nullptr;     // idle set or free list
 };
@@ -199,6 +200,7 @@ Conn *conn_new_locked(int fd)
     c->mx = Conn::Mx::reading;
     c->deadline = io::now_ms() + p->tun.params_timeout_ms;
     c->fresh_until = 0;
+    c->heard = false;
     c->last = nullptr;
     c->next = nullptr;
     return c;
@@ -321,6 +323,8 @@ Pump pump(Conn *c, bool wait, proto::ServerConn::Event &ev)
         ssize_t n = io::read_some(c->fd, c->in.data(), c->in.capacity());
         if (n > 0) {
             c->in.extend(static_cast<size_t>(n));
+            c->heard = true;
+            c->fresh_until = 0;
             continue;
         }
         if (n == 0)
@@ -434,7 +438,7 @@ ListenSlot *slot_for_locked(int fd)
     return reinterpret_cast<ListenSlot *>(p->listens.data() + p->listens.size()) - 1;
 }
 
-// How long a just-accepted connection that has not sent its request yet
+// How long a just-accepted connection that has sent nothing yet
 // keeps its process from accepting more.  Without this, one process of
 // several sharing a socket could take every pending connection before
 // their requests arrive and serve them one after another while the others
@@ -678,6 +682,9 @@ int acquire(int listen_fd, int flags, Request *r, Conn **out, Slot **slot_out)
             rc = -err;
             break;
         }
+        // Work may have come while the lock was let go for accept.
+        if ((*slot_out = take_pending_locked(r)) || (*out = take_ready_locked()))
+            break;
         if (!p->leader) {
             if ((rc = lead_locked(flags, true)) != 0)
                 break;
@@ -1129,6 +1136,9 @@ void mpx_finish(Request *r, Conn *c, bool send)
             proto::encode_end_request(rec, sl->id, static_cast<uint32_t>(r->req->appStatus),
                                       proto::kRequestComplete);
             struct iovec iov[2] = {{nullptr, 0}, {rec, sizeof rec}};
+            // The output stream may have failed before it closed: this
+            // write is still the request's last, and ends it (mpx_write).
+            r->req->nWriters = 0;
             mpx_write(c, r, iov, 2, false);
         }
     }
@@ -1258,6 +1268,33 @@ void count_served()
     }
     if (last)
         io::request_shutdown();
+}
+
+// Skips what is buffered of the request id that just ended on c, when
+// that is all that is buffered (typically its empty STDIN record, left by
+// a program that ignores its input): the kept connection then waits in
+// poll() for the next request instead of being read again at once.
+void skip_buffered_tail(Conn *c, uint16_t id)
+{
+    if (!c->proto.at_record_boundary())
+        return;
+    size_t p = c->pos;
+    while (p < c->in.size()) {
+        if (c->in.size() - p < proto::kHeaderLen)
+            return;
+        proto::Header h = proto::decode_header(c->in.data() + p);
+        size_t total = proto::kHeaderLen + h.content_length + h.padding_length;
+        if (h.request_id != id || h.type == proto::kBeginRequest || c->in.size() - p < total)
+            return;
+        p += total;
+    }
+    // Records of an ended request: the protocol skips them, no event.
+    proto::ServerConn::Event ev;
+    while (c->pos < c->in.size()) {
+        c->pos += c->proto.feed(c->in.data() + c->pos, c->in.size() - c->pos, ev, c->out);
+        if (ev.kind != proto::ServerConn::Kind::need_more)
+            return;
+    }
 }
 
 // Whether more input of the request on c may still come, so that closing
@@ -1525,7 +1562,9 @@ int accept(FCGX_Request *req)
         }
         switch (receive_request(c)) {
         case Incoming::would_block:
-            if (c->fresh_until == 0 && !c->receiving && c->head.id == 0)
+            // A peer that sent anything (a GET_VALUES, say) is not a
+            // silent new connection, and holds up no accept.
+            if (c->fresh_until == 0 && !c->heard)
                 c->fresh_until = io::now_ms() + kFreshGraceMs;
             release_idle(c, false);
             continue;
@@ -1591,6 +1630,7 @@ void finish(FCGX_Request *req)
     c->proto.end_request();
     r->conn = nullptr;
     if (keep) {
+        skip_buffered_tail(c, static_cast<uint16_t>(req->requestId));
         c->last = r;
         release_idle(c, true);
     } else {
