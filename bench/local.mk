@@ -1,7 +1,8 @@
 # bench/: `make bench` measures this libfcgi against the reference libfcgi
 # 2.4.2 in the same run and prints ratios (bench/run.sh); `make bench-mpx`
 # measures HAProxy multiplexing requests over connections to a 16-thread
-# application, against one request per connection (bench/haproxy-mpx.sh).
+# application, against one request per connection (bench/haproxy-mpx.sh);
+# `make bench-nginx` the whole HTTP path through nginx (bench/nginx.sh).
 # Nothing here is built by `make`, `make check` or `make install`.
 #
 #   bench/app     the FastCGI responder, built against the reference headers
@@ -39,6 +40,12 @@ bench-mpx: all tests/servers/webapp$(EXEEXT) tests/servers/srvtool$(EXEEXT)
 	$(AM_V_at)top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
 	  $(SHELL) $(srcdir)/bench/haproxy-mpx.sh
 
+# The whole path through nginx and HTTP (bench/nginx.sh).
+.PHONY: bench-nginx
+bench-nginx: all bench/app tests/servers/webapp$(EXEEXT) tests/servers/srvtool$(EXEEXT)
+	$(AM_V_at)top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
+	  $(SHELL) $(srcdir)/bench/nginx.sh
+
 CLEANFILES += bench/app bench/client
 clean-local: clean-bench
 .PHONY: clean-bench
@@ -52,4 +59,5 @@ EXTRA_DIST += \
 	bench/app.c \
 	bench/client.c \
 	bench/run.sh \
-	bench/haproxy-mpx.sh
+	bench/haproxy-mpx.sh \
+	bench/nginx.sh
