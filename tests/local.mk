@@ -1,5 +1,6 @@
 # tests/: black-box tests of what libfcgi installs.
-#   support/  the raw-record FastCGI peer (the web-server side) tests share
+#   support/  the raw-record FastCGI peer (the web-server side) tests share,
+#             and the Check fixture of the api/ suites
 #   api/      the FCGX_ interface, driven over real sockets (Check, C)
 #   abi/      exported symbols, SONAMEs, dependencies, struct layouts
 #   diff/     byte-for-byte comparison with the reference libfcgi 2.4.2
@@ -8,13 +9,16 @@
 # source and build directories.
 
 TESTS_PEER_SOURCES = tests/support/peer.c tests/support/peer.h
+# The Check fixture of the tests/api/ suites (temporary directory, children).
+TESTS_FIXTURE_SOURCES = tests/support/fixture.c tests/support/fixture.h
 
 # The Check suite of the FCGX_ interface.
 if ENABLE_CHECK
 check_PROGRAMS += tests/api/check_fcgiapp
 TESTS += tests/api/check_fcgiapp
 endif
-tests_api_check_fcgiapp_SOURCES = tests/api/check_fcgiapp.c $(TESTS_PEER_SOURCES)
+tests_api_check_fcgiapp_SOURCES = tests/api/check_fcgiapp.c $(TESTS_FIXTURE_SOURCES) \
+	$(TESTS_PEER_SOURCES)
 tests_api_check_fcgiapp_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/support
 tests_api_check_fcgiapp_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PTHREAD_CFLAGS)
 tests_api_check_fcgiapp_LDADD = libfcgi/libfcgi.la $(CHECK_LIBS) $(PTHREAD_LIBS)
@@ -25,7 +29,8 @@ if ENABLE_CHECK
 check_PROGRAMS += tests/api/check_mpx
 TESTS += tests/api/check_mpx
 endif
-tests_api_check_mpx_SOURCES = tests/api/check_mpx.c $(TESTS_PEER_SOURCES)
+tests_api_check_mpx_SOURCES = tests/api/check_mpx.c $(TESTS_FIXTURE_SOURCES) \
+	$(TESTS_PEER_SOURCES)
 tests_api_check_mpx_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/support
 tests_api_check_mpx_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PTHREAD_CFLAGS)
 tests_api_check_mpx_LDADD = libfcgi/libfcgi.la $(CHECK_LIBS) $(PTHREAD_LIBS)

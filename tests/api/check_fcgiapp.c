@@ -6,7 +6,8 @@
  * (tests/support/peer.h) over a real socket.  The application reports what
  * it observed through its own FastCGI output, so every assertion is made
  * here, in the test process.  Application processes end with _exit() and are
- * killed and reaped by the fixture whatever happens to the test.
+ * killed and reaped by the fixture (tests/support/fixture.h) whatever
+ * happens to the test.
  *
  * Built as C against the public headers only.  Where the reference library
  * (libfcgi 2.4.2) is known to behave differently, the test says so.
@@ -16,14 +17,12 @@
 #include <check.h>
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,178 +33,13 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #include "fastcgi.h"
 #include "fcgiapp.h"
+#include "fixture.h"
 #include "peer.h"
-
-/* ------------------------------------------------------------------ */
-/* Fixture: a temporary directory and the application processes.       */
-
-#define MAX_CHILDREN 16
-
-/*
- * basedir belongs to a test case and is made and removed by the runner
- * process; each test makes its tmpdir inside it.  A test that fails in
- * CK_FORK mode exits without its checked teardown, so the runner's
- * unchecked teardown is what removes whatever such a test left.
- */
-static char basedir[32];
-static char tmpdir[64];
-static pid_t children[MAX_CHILDREN];
-static int n_children;
-
-/* Removes dir and the files and directories directly inside it. */
-static void
-remove_tree(const char *dir, int depth)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-
-    if (d != NULL) {
-        while ((e = readdir(d)) != NULL) {
-            char path[PATH_MAX];
-
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-            if (unlink(path) != 0 && depth > 0)
-                remove_tree(path, depth - 1);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
-static void
-case_setup(void)
-{
-    strcpy(basedir, "/tmp/fcgi-api-XXXXXX");
-    if (mkdtemp(basedir) == NULL) {
-        perror("mkdtemp");
-        abort();
-    }
-}
-
-static void
-case_teardown(void)
-{
-    remove_tree(basedir, 1);
-}
-
-static void
-setup(void)
-{
-    snprintf(tmpdir, sizeof(tmpdir), "%s/t-XXXXXX", basedir);
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    n_children = 0;
-    /* The test process must survive writes to connections the
-     * application closed; applications get SIG_DFL back (see spawn). */
-    signal(SIGPIPE, SIG_IGN);
-}
-
-/* Kills and reaps the applications, removes the temporary directory. */
-static void
-teardown(void)
-{
-    int i;
-
-    for (i = 0; i < n_children; i++) {
-        if (children[i] > 0) {
-            kill(children[i], SIGKILL);
-            waitpid(children[i], NULL, 0);
-            children[i] = 0;
-        }
-    }
-    n_children = 0;
-    remove_tree(tmpdir, 0);
-}
-
-/*
- * Forks; the child runs body(arg) and must not return into Check.  Tests
- * start their application before they allocate anything: under valgrind a
- * child inherits the heap, and blocks only the parent points to would be
- * reported as the child's leaks.
- */
-static pid_t
-spawn(void (*body)(void *), void *arg)
-{
-    pid_t pid;
-
-    ck_assert_int_lt(n_children, MAX_CHILDREN);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-#ifdef __linux__
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
-        signal(SIGPIPE, SIG_DFL);
-        /* Backstop should the test process vanish without killing us. */
-        alarm((unsigned)(peer_ms(60000) / 1000));
-        body(arg);
-        _exit(120);
-    }
-    children[n_children++] = pid;
-    return pid;
-}
-
-static void
-forget(pid_t pid)
-{
-    int i;
-
-    for (i = 0; i < n_children; i++)
-        if (children[i] == pid)
-            children[i] = 0;
-}
-
-/*
- * Waits up to timeout_ms for pid to exit.  Returns its exit code, 200+signal
- * if a signal killed it, or -1 if it was still running (it is then killed).
- */
-static int
-reap(pid_t pid, int timeout_ms)
-{
-    int waited = 0;
-    int status;
-
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-
-        if (r == pid)
-            break;
-        if (waited >= timeout_ms) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            forget(pid);
-            return -1;
-        }
-        usleep(10000);
-        waited += 10;
-    }
-    forget(pid);
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    return 200 + WTERMSIG(status);
-}
-
-static int
-alive(pid_t pid)
-{
-    return waitpid(pid, NULL, WNOHANG) == 0;
-}
-
-static const char *
-txt(const peer_buf *b)
-{
-    return b->data != NULL ? (const char *)b->data : "";
-}
 
 /* ------------------------------------------------------------------ */
 /* Listening sockets.                                                  */
@@ -312,9 +146,6 @@ listen_fcgx(enum listen_kind kind, char *addr, size_t addrlen)
 
 typedef void (*handler_fn)(FCGX_Request *req);
 
-/* Exit codes of served applications. */
-enum { APP_OK = 0, APP_INIT_FAILED = 10, APP_ACCEPT_FAILED = 11 };
-
 struct app {
     pid_t pid;
     int lfd;
@@ -386,26 +217,6 @@ app_finish(struct app *a)
     return reap(a->pid, peer_ms(PEER_TIMEOUT_MS));
 }
 
-/* Formatted text to a stream without the library's printf. */
-static void
-say(FCGX_Stream *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-say(FCGX_Stream *s, const char *fmt, ...)
-{
-    char buf[4096];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    if (n > (int)sizeof(buf) - 1)
-        n = (int)sizeof(buf) - 1;
-    FCGX_PutStr(buf, n, s);
-}
-
 /* Reads the whole of a stream; returns the byte count, body in *out. */
 static size_t
 slurp(FCGX_Stream *in, char **out)
@@ -429,19 +240,6 @@ slurp(FCGX_Stream *in, char **out)
     buf[len] = '\0';
     *out = buf;
     return len;
-}
-
-static uint32_t
-fnv1a(const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    uint32_t h = 2166136261u;
-
-    while (n-- > 0) {
-        h ^= *c++;
-        h *= 16777619u;
-    }
-    return h;
 }
 
 /* Echoes stdin to stdout. */
@@ -2700,18 +2498,6 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 
-static TCase *
-tcase(Suite *s, const char *name, double timeout)
-{
-    TCase *tc = tcase_create(name);
-
-    tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, timeout);
-    suite_add_tcase(s, tc);
-    return tc;
-}
-
 static Suite *
 fcgiapp_suite(void)
 {
@@ -2793,15 +2579,5 @@ fcgiapp_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(fcgiapp_suite());
-    const char *vg = getenv("VALGRIND");
-    int failed;
-
-    /* Under valgrind, run in one process so the tool sees the tests. */
-    if (vg != NULL && *vg != '\0' && getenv("CK_FORK") == NULL)
-        srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fixture_run(fcgiapp_suite(), "api");
 }

@@ -20,13 +20,10 @@
 
 #include <check.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,166 +32,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #include "fastcgi.h"
 #include "fcgiapp.h"
+#include "fixture.h"
 #include "peer.h"
-
-/* ------------------------------------------------------------------ */
-/* Fixture: a temporary directory and the application processes.       */
-
-#define MAX_CHILDREN 4
-
-static char basedir[32];
-static char tmpdir[64];
-static pid_t children[MAX_CHILDREN];
-static int n_children;
-
-static void
-remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-
-    if (d != NULL) {
-        while ((e = readdir(d)) != NULL) {
-            char path[PATH_MAX];
-
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-            if (unlink(path) != 0)
-                remove_tree(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
-/* The runner's unchecked fixture cleans up after tests that failed in a
- * forked child and so skipped their checked teardown. */
-static void
-case_setup(void)
-{
-    strcpy(basedir, "/tmp/fcgi-mpx-XXXXXX");
-    if (mkdtemp(basedir) == NULL) {
-        perror("mkdtemp");
-        abort();
-    }
-}
-
-static void
-case_teardown(void)
-{
-    remove_tree(basedir);
-}
-
-static void
-setup(void)
-{
-    snprintf(tmpdir, sizeof(tmpdir), "%s/t-XXXXXX", basedir);
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    n_children = 0;
-    /* Writes to a connection the application closed must not kill us. */
-    signal(SIGPIPE, SIG_IGN);
-}
-
-static void
-teardown(void)
-{
-    int i;
-
-    for (i = 0; i < n_children; i++) {
-        if (children[i] > 0) {
-            kill(children[i], SIGKILL);
-            waitpid(children[i], NULL, 0);
-            children[i] = 0;
-        }
-    }
-    n_children = 0;
-    remove_tree(tmpdir);
-}
-
-/* Forks body(arg) into a child that never returns into Check.  Called
- * before the test allocates: under valgrind the child inherits the heap. */
-static pid_t
-spawn(void (*body)(void *), void *arg)
-{
-    pid_t pid;
-
-    ck_assert_int_lt(n_children, MAX_CHILDREN);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-#ifdef __linux__
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
-        signal(SIGPIPE, SIG_DFL);
-        alarm((unsigned)(peer_ms(60000) / 1000));
-        body(arg);
-        _exit(120);
-    }
-    children[n_children++] = pid;
-    return pid;
-}
-
-/* Exit code of pid, 200+signal, or -1 if it had to be killed. */
-static int
-reap(pid_t pid, int timeout_ms)
-{
-    int waited = 0;
-    int status;
-    int i;
-
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-
-        if (r == pid)
-            break;
-        if (waited >= timeout_ms) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            status = -1;
-            break;
-        }
-        usleep(10000);
-        waited += 10;
-    }
-    for (i = 0; i < n_children; i++)
-        if (children[i] == pid)
-            children[i] = 0;
-    if (status == -1)
-        return -1;
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    return 200 + WTERMSIG(status);
-}
-
-static const char *
-txt(const peer_buf *b)
-{
-    return b->data != NULL ? (const char *)b->data : "";
-}
-
-static uint32_t
-fnv1a_step(uint32_t h, const void *p, size_t n)
-{
-    const unsigned char *c = p;
-
-    while (n-- > 0) {
-        h ^= *c++;
-        h *= 16777619u;
-    }
-    return h;
-}
-
-#define FNV_INIT 2166136261u
 
 /* ------------------------------------------------------------------ */
 /* The application.                                                    */
@@ -212,8 +56,6 @@ fnv1a_step(uint32_t h, const void *p, size_t n)
  *                then shut down: every thread leaves FCGX_Accept_r and is
  *                joined, and the process exits with APP_OK
  */
-
-enum { APP_OK = 0, APP_INIT_FAILED = 10, APP_ACCEPT_FAILED = 11 };
 
 struct mapp {
     pid_t pid;
@@ -240,22 +82,6 @@ param_num(FCGX_Request *req, const char *name)
     return v != NULL ? strtol(v, NULL, 10) : 0;
 }
 
-static void
-say(FCGX_Stream *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-say(FCGX_Stream *s, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    FCGX_PutStr(buf, n, s);
-}
-
 /* One line to the test; short enough for write(2) to pipes to be atomic. */
 static void
 report(struct mapp *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -270,6 +96,8 @@ report(struct mapp *a, const char *fmt, ...)
     va_start(ap, fmt);
     n = vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    if (n > (int)sizeof(buf) - 1)
+        n = (int)sizeof(buf) - 1;
     if (write(a->side[1], buf, (size_t)n) != n)
         _exit(31);
 }
@@ -348,7 +176,7 @@ handle(struct mapp *a, FCGX_Request *req)
                id, len, last, FCGX_GetError(req->in), put, flush, out_err, put2);
     } else {
         say(req->out, "id=%s n=%zu sum=%08" PRIx32 "\n", id, len,
-            fnv1a_step(FNV_INIT, body, len));
+            fnv1a(body, len));
         if (FCGX_GetParam("ECHO", req->envp) != NULL)
             FCGX_PutStr(body, (int)len, req->out);
     }
@@ -967,7 +795,7 @@ expect_reply(const struct batch *b, int i)
     size_t len = q->noread ? 0 : q->len;
     char head[96];
     size_t hl = (size_t)snprintf(head, sizeof(head), "id=%d n=%zu sum=%08" PRIx32 "\n",
-                                 q->id, len, fnv1a_step(FNV_INIT, q->body, len));
+                                 q->id, len, fnv1a(q->body, len));
     size_t want = hl + (q->echo ? len : 0);
 
     ck_assert_msg(q->ended, "id %d: no END_REQUEST", q->id);
@@ -1706,18 +1534,6 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 
-static TCase *
-tcase(Suite *s, const char *name, double timeout)
-{
-    TCase *tc = tcase_create(name);
-
-    tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, timeout);
-    suite_add_tcase(s, tc);
-    return tc;
-}
-
 static Suite *
 mpx_suite(void)
 {
@@ -1762,15 +1578,5 @@ mpx_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(mpx_suite());
-    const char *vg = getenv("VALGRIND");
-    int failed;
-
-    /* Under valgrind, run in one process so the tool sees the tests. */
-    if (vg != NULL && *vg != '\0' && getenv("CK_FORK") == NULL)
-        srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fixture_run(mpx_suite(), "mpx");
 }

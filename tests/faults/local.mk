@@ -74,13 +74,15 @@ tests/faults/threads-tsan: $(srcdir)/tests/faults/threads.c $(srcdir)/tests/faul
 # The Check suite of multiplexed connections, whose applications run up
 # to 16 threads over one connection.
 tests/api/check_mpx-tsan: $(srcdir)/tests/api/check_mpx.c $(srcdir)/tests/support/peer.c \
-		$(srcdir)/tests/support/peer.h $(TSAN_CORE_SRC)
+		$(srcdir)/tests/support/peer.h $(srcdir)/tests/support/fixture.c \
+		$(srcdir)/tests/support/fixture.h $(TSAN_CORE_SRC)
 	@command -v $(TSAN_CXX) >/dev/null 2>&1 || { \
 	  echo "check-tsan: $(TSAN_CXX) not found (Debian: apt-get install clang)" >&2; exit 1; }
 	$(AM_V_GEN)rm -rf $@.o.d && $(MKDIR_P) $@.o.d && cd $@.o.d && \
 	$(TSAN_CC) -std=gnu11 $(TSAN_FLAGS) $(CHECK_CFLAGS) -I$(abs_top_srcdir)/include \
 	  -I$(abs_top_srcdir)/tests/support \
-	  -c $(abs_top_srcdir)/tests/api/check_mpx.c $(abs_top_srcdir)/tests/support/peer.c && \
+	  -c $(abs_top_srcdir)/tests/api/check_mpx.c $(abs_top_srcdir)/tests/support/peer.c \
+	  $(abs_top_srcdir)/tests/support/fixture.c && \
 	$(TSAN_CXX) -std=c++17 $(TSAN_FLAGS) -fno-exceptions -fno-rtti \
 	  -I$(abs_top_srcdir)/include -I$(abs_top_srcdir)/libfcgi -c $(TSAN_CORE_SRC) && \
 	$(TSAN_CXX) $(TSAN_FLAGS) -pthread *.o $(CHECK_LIBS) -o ../check_mpx-tsan && \
