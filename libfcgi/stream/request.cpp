@@ -293,6 +293,15 @@ void unlink_idle_locked(Conn **pp)
         c->mx = Conn::Mx::reading; // the taker reads it
 }
 
+// Takes c, which is in the idle set, out of it.
+void take_idle_locked(Conn *c)
+{
+    Conn **pp = &g_proc->idle;
+    while (*pp != c)
+        pp = &(*pp)->next;
+    unlink_idle_locked(pp);
+}
+
 Conn *take_ready_locked()
 {
     for (Conn **pp = &g_proc->idle; *pp; pp = &(*pp)->next) {
@@ -1045,10 +1054,7 @@ Conn *mpx_after_end_locked(Conn *c, Request *r)
         // meanwhile no one else takes or closes it.
         c->claimed = true;
         wait_for_leader_locked();
-        Conn **pp = &g_proc->idle;
-        while (*pp != c)
-            pp = &(*pp)->next;
-        unlink_idle_locked(pp);
+        take_idle_locked(c);
         mpx_kill_locked(c);
     }
     return c->mx == Conn::Mx::dead ? c : nullptr;
@@ -1093,11 +1099,7 @@ void mpx_fill(FCGX_Stream *s, bool want_data, Request *r, Conn *c)
             return;
         }
         if (c->mx == Conn::Mx::polled && c->ready) {
-            for (Conn **pp = &p->idle; *pp; pp = &(*pp)->next)
-                if (*pp == c) {
-                    unlink_idle_locked(pp);
-                    break;
-                }
+            take_idle_locked(c);
             mpx_read_locked(c, r);
             continue;
         }
