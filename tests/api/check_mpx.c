@@ -695,8 +695,10 @@ parse_input(struct batch *b)
         take(b, h, h + 8, clen);
         off += total;
     }
-    memmove(b->in, b->in + off, b->in_len - off);
-    b->in_len -= off;
+    if (off > 0) { /* b->in may still be NULL when nothing came */
+        memmove(b->in, b->in + off, b->in_len - off);
+        b->in_len -= off;
+    }
 }
 
 /*
