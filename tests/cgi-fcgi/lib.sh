@@ -43,6 +43,18 @@ if [ -n "${VALGRIND:-}" ]; then
     slow=4
 fi
 
+# wait_until SECONDS COMMAND...: COMMAND succeeds within SECONDS (x slow).
+wait_until() {
+    limit=$(($1 * 10 * slow))
+    shift
+    i=0
+    until "$@"; do
+        [ "$i" -ge "$limit" ] && return 1
+        sleep 0.1
+        i=$((i + 1))
+    done
+}
+
 cleanup() {
     for f in "$APP_PIDDIR"/*; do
         [ -e "$f" ] && kill -KILL "${f##*/}" 2>/dev/null

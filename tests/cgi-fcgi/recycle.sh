@@ -13,18 +13,6 @@ cd "$tmp" || exit 99
 S=$tmp/rec.sock
 P=$tmp/rec.pid
 
-# wait_until SECONDS COMMAND...: COMMAND succeeds within SECONDS (x slow).
-wait_until() {
-    limit=$(($1 * 10 * slow))
-    shift
-    i=0
-    until "$@"; do
-        [ "$i" -ge "$limit" ] && return 1
-        sleep 0.1
-        i=$((i + 1))
-    done
-}
-
 # -recycle needs -supervise (the message and usage text: args.sh).
 cgi -start -recycle 5 -connect "$S" "$APP" 2>err
 expect_status "-recycle without -supervise" 1 $?

@@ -25,18 +25,6 @@ live_apps() {
     done | sort -n | tr '\n' ' '
 }
 
-# wait_until SECONDS COMMAND...: COMMAND succeeds within SECONDS (x slow).
-wait_until() {
-    limit=$(($1 * 10 * slow))
-    shift
-    i=0
-    until "$@"; do
-        [ "$i" -ge "$limit" ] && return 1
-        sleep 0.1
-        i=$((i + 1))
-    done
-}
-
 # shares_none "A B" "C D": no pid of the first list is in the second.
 shares_none() {
     for p in $1; do
