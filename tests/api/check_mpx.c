@@ -346,6 +346,18 @@ app_wait_ready(struct mapp *a)
                   "the application's threads did not start");
 }
 
+/* A connection to the application once its threads are in FCGX_Accept_r. */
+static int
+app_connect(struct mapp *a)
+{
+    int fd;
+
+    app_wait_ready(a);
+    fd = peer_connect(a->addr);
+    ck_assert_int_ge(fd, 0);
+    return fd;
+}
+
 /* Ends the application with a QUIT request on a new connection; returns
  * what it measured and asserts that it exited cleanly. */
 static void
@@ -889,9 +901,7 @@ START_TEST(interleaved_rounds)
     int total = 0;
 
     app_start(&a, 16, 0, NULL);
-    app_wait_ready(&a);
-    fd = peer_connect(a.addr);
-    ck_assert_int_ge(fd, 0);
+    fd = app_connect(&a);
     for (round = 0; round < 3; round++) {
         struct batch b;
 
@@ -920,9 +930,7 @@ START_TEST(interleaved_large_bodies)
     int served;
 
     app_start(&a, 16, 0, NULL);
-    app_wait_ready(&a);
-    fd = peer_connect(a.addr);
-    ck_assert_int_ge(fd, 0);
+    fd = app_connect(&a);
     batch_init(&b, 16);
     for (i = 0; i < 16; i++)
         batch_set(&b, i, i + 1, PEER_KEEP_CONN, 1, 100000 + (size_t)i * 13);
@@ -1011,9 +1019,7 @@ START_TEST(abort_mid_stream)
     int served;
 
     app_start(&a, 4, 0, NULL);
-    app_wait_ready(&a);
-    fd = peer_connect(a.addr);
-    ck_assert_int_ge(fd, 0);
+    fd = app_connect(&a);
     batch_init(&b, 4);
     for (i = 0; i < 4; i++)
         batch_set(&b, i, i + 1, PEER_KEEP_CONN, 0, 3000);
@@ -1088,9 +1094,7 @@ START_TEST(abort_before_accept)
     int served;
 
     app_start(&a, 1, 0, env);
-    app_wait_ready(&a);
-    fd = peer_connect(a.addr);
-    ck_assert_int_ge(fd, 0);
+    fd = app_connect(&a);
     batch_init(&b, 2);
     batch_set(&b, 0, 1, PEER_KEEP_CONN, 1, 2000);
     batch_set(&b, 1, 2, PEER_KEEP_CONN, 1, 10);
@@ -1143,9 +1147,7 @@ START_TEST(values_one_thread)
     int served;
 
     app_start(&a, 1, 0, NULL);
-    app_wait_ready(&a);
-    fd = peer_connect(a.addr);
-    ck_assert_int_ge(fd, 0);
+    fd = app_connect(&a);
     expect_values(fd, "1", "1", "0");
     batch_init(&b, 2);
     batch_set(&b, 0, 1, 0, 1, 3);
@@ -1176,9 +1178,7 @@ START_TEST(values_threads)
     int served;
 
     app_start(&a, 16, 0, NULL);
-    app_wait_ready(&a);
-    fd = peer_connect(a.addr);
-    ck_assert_int_ge(fd, 0);
+    fd = app_connect(&a);
     expect_values(fd, "16", "16", "1");
     round_of(&b, 3, 0, 1);
     batch_run(fd, &b);
@@ -1236,9 +1236,7 @@ START_TEST(values_max_reqs_env)
     int served;
 
     app_start(&a, 1, 0, env);
-    app_wait_ready(&a);
-    fd = peer_connect(a.addr);
-    ck_assert_int_ge(fd, 0);
+    fd = app_connect(&a);
     expect_values(fd, "8", "8", "1");
     round_of(&b, 3, 0, 1);
     batch_run(fd, &b);
@@ -1276,9 +1274,7 @@ START_TEST(flow_slow_reader_below_bound)
     int served;
 
     app_start(&a, 2, 0, NULL);
-    app_wait_ready(&a);
-    fd = peer_connect(a.addr);
-    ck_assert_int_ge(fd, 0);
+    fd = app_connect(&a);
     slow_reader_case(&b, 100 * 1024);
     batch_run(fd, &b);
     batch_expect_all(&b);
@@ -1301,9 +1297,7 @@ START_TEST(flow_slow_reader_over_bound)
     int served;
 
     app_start(&a, 2, 0, NULL);
-    app_wait_ready(&a);
-    fd = peer_connect(a.addr);
-    ck_assert_int_ge(fd, 0);
+    fd = app_connect(&a);
     slow_reader_case(&b, 2 * 1024 * 1024);
     batch_run(fd, &b);
     batch_expect_all(&b);
@@ -1325,9 +1319,7 @@ START_TEST(flow_unread_over_bound)
     int served;
 
     app_start(&a, 2, 0, NULL);
-    app_wait_ready(&a);
-    fd = peer_connect(a.addr);
-    ck_assert_int_ge(fd, 0);
+    fd = app_connect(&a);
     slow_reader_case(&b, 2 * 1024 * 1024);
     b.reqs[0].noread = 1;
     peer_buf_free(&b.wire);
@@ -1365,9 +1357,7 @@ START_TEST(peer_closes_mid_requests)
     int served;
 
     app_start(&a, 4, 0, NULL);
-    app_wait_ready(&a);
-    fd = peer_connect(a.addr);
-    ck_assert_int_ge(fd, 0);
+    fd = app_connect(&a);
     batch_init(&b, 4);
     for (i = 0; i < 4; i++) {
         batch_set(&b, i, i + 1, PEER_KEEP_CONN, 0, 1000);
@@ -1428,9 +1418,7 @@ START_TEST(close_after_last_request)
     int served;
 
     app_start(&a, 4, 0, NULL);
-    app_wait_ready(&a);
-    fd = peer_connect(a.addr);
-    ck_assert_int_ge(fd, 0);
+    fd = app_connect(&a);
     batch_init(&b, 3);
     for (i = 0; i < 3; i++)
         batch_set(&b, i, 10 + i, 0, 1, 2000 + (size_t)i);
@@ -1469,9 +1457,7 @@ START_TEST(keep_conn_stays_open)
     int served;
 
     app_start(&a, 4, 0, NULL);
-    app_wait_ready(&a);
-    fd = peer_connect(a.addr);
-    ck_assert_int_ge(fd, 0);
+    fd = app_connect(&a);
     round_of(&b, 4, 0, 1);
     batch_run(fd, &b);
     batch_expect_all(&b);
@@ -1514,9 +1500,7 @@ START_TEST(overloaded_past_256)
     int served;
 
     app_start(&a, 2, 0, NULL);
-    app_wait_ready(&a);
-    fd = peer_connect(a.addr);
-    ck_assert_int_ge(fd, 0);
+    fd = app_connect(&a);
     batch_init(&b, 300);
     for (i = 0; i < 300; i++)
         batch_set(&b, i, i + 1, PEER_KEEP_CONN, 0, (size_t)(i % 50));
