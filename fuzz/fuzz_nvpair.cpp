@@ -8,8 +8,9 @@
 // "NAME=VALUE\0" per complete pair, then what arrived of the pair in
 // progress, each pair's string ending at its first NUL as the reference's
 // C strings do.  When the stream decodes fully, strings() must also be a
-// sequence of exactly count() NUL-terminated strings (what the library
-// builds envp from), and match proto::next_pair walking the same bytes.
+// sequence of exactly count() NUL-terminated strings, match
+// proto::next_pair walking the same bytes, and be what hand_over()'s envp
+// points at.
 #include <cstring>
 #include <string>
 
@@ -184,5 +185,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
         ++n;
     }
     FUZZ_CHECK(np == len && n == dec.count());
+
+    // hand_over's envp points at exactly those strings, in order.
+    size_t count = dec.count();
+    Buffer strings, envp;
+    if (!dec.hand_over(strings, envp))
+        return 0;
+    FUZZ_CHECK(strings.size() == want.size() && dec.count() == 0);
+    char **env = reinterpret_cast<char **>(envp.data());
+    char *next = reinterpret_cast<char *>(strings.data());
+    for (size_t i = 0; i < count; ++i) {
+        FUZZ_CHECK(env[i] == next);
+        next += strlen(next) + 1;
+    }
+    FUZZ_CHECK(env[count] == nullptr);
     return 0;
 }

@@ -26,7 +26,7 @@ bool Buffer::reserve(size_t n)
     return true;
 }
 
-uint8_t *Buffer::extend(size_t n)
+uint8_t *Buffer::grow(size_t n)
 {
     if (n > SIZE_MAX - size_ || !reserve(size_ + n))
         return nullptr;

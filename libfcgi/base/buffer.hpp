@@ -27,7 +27,15 @@ public:
     bool append(const void *p, size_t n);
     bool push(uint8_t b) { return append(&b, 1); }
     // Makes room for n more bytes and returns where they go (size() grows).
-    uint8_t *extend(size_t n);
+    // Inline when the room is there: the parameter decoder calls it per pair.
+    uint8_t *extend(size_t n)
+    {
+        if (n > capacity_ - size_)
+            return grow(n);
+        uint8_t *p = data_ + size_;
+        size_ += n;
+        return p;
+    }
     void resize_down(size_t n) { if (n < size_) size_ = n; }
     void clear() { size_ = 0; }
     // Drops the first n bytes, keeping the rest.
@@ -37,6 +45,8 @@ public:
     void swap(Buffer &other);
 
 private:
+    uint8_t *grow(size_t n);
+
     uint8_t *data_ = nullptr;
     size_t size_ = 0;
     size_t capacity_ = 0;

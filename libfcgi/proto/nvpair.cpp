@@ -37,9 +37,10 @@ void PairDecoder::reset(const ParamLimits &limits)
     state_ = State::name_len;
     len_have_ = 0;
     name_len_ = value_len_ = left_ = 0;
-    count_ = total_ = 0;
+    total_ = 0;
     limits_ = limits;
     strings_.clear();
+    starts_.clear();
 }
 
 size_t PairDecoder::take_length(const uint8_t *in, size_t n, uint32_t &out,
@@ -72,32 +73,98 @@ size_t PairDecoder::take_length(const uint8_t *in, size_t n, uint32_t &out,
     return used;
 }
 
+namespace {
+
+// memcpy for the short names and values most parameters have, without a
+// call: two overlapping moves of 8, 4 or 1 bytes cover 0 to 16 bytes.
+inline void copy_short(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    if (n > 16) {
+        memcpy(dst, src, n);
+    } else if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else if (n > 0) {
+        dst[0] = src[0];
+        dst[n / 2] = src[n / 2];
+        dst[n - 1] = src[n - 1];
+    }
+}
+
+} // namespace
+
+// Stores the whole pairs at in[pos..n) up to the first one that holds a
+// NUL or is cut off (left to the byte-wise path), advancing pos.  The
+// common case, so it keeps its state in locals and makes room once.
+PairDecoder::Status PairDecoder::feed_whole(const uint8_t *in, size_t n, size_t &pos)
+{
+    // A pair's string ('=' and NUL added) is never longer than its
+    // encoding (two length bytes at least), so this room holds them all.
+    if (!strings_.reserve(strings_.size() + (n - pos)))
+        return Status::no_memory;
+    uint8_t *base = strings_.data();
+    size_t out = strings_.size(), total = total_, p = pos, count = this->count();
+    // Copies: the stores below through uint8_t * could alias the members.
+    const ParamLimits lim = limits_;
+    // The first NUL at or after a name: found once for many pairs, as it
+    // is rare outside length bytes.
+    const uint8_t *nul = in;
+    Status st = Status::ok;
+    PairView pair;
+    for (size_t end = p; next_pair(in, n, &end, pair); p = end) {
+        size_t len = pair.name_len + pair.value_len;
+        if (nul < pair.name) {
+            nul = static_cast<const uint8_t *>(memchr(pair.name, 0, static_cast<size_t>(in + n - pair.name)));
+            if (!nul)
+                nul = in + n;
+        }
+        if (nul < pair.name + len)
+            break;
+        if (len > lim.max_single || total + len > lim.max_total ||
+            count + 1 > lim.max_count) {
+            st = Status::too_large;
+            break;
+        }
+        auto *at = reinterpret_cast<size_t *>(starts_.extend(sizeof(size_t)));
+        if (!at) {
+            st = Status::no_memory;
+            break;
+        }
+        *at = out;
+        uint8_t *dst = base + out;
+        copy_short(dst, pair.name, pair.name_len);
+        dst[pair.name_len] = '=';
+        copy_short(dst + pair.name_len + 1, pair.value, pair.value_len);
+        dst[len + 1] = 0;
+        out += len + 2;
+        total += len;
+        ++count;
+    }
+    strings_.extend(out - strings_.size()); // within the room made above
+    total_ = total;
+    pos = p;
+    return st;
+}
+
 PairDecoder::Status PairDecoder::feed(const uint8_t *in, size_t n)
 {
     size_t pos = 0;
     while (pos < n) {
-        // The common case, a whole pair without a NUL in this piece: one
-        // copy into room made once.  Anything else goes byte-wise below.
-        PairView pair;
-        size_t end = pos;
-        // (The value follows the name in the input: one search for both.)
-        if (state_ == State::name_len && len_have_ == 0 && next_pair(in, n, &end, pair) &&
-            !memchr(pair.name, 0, pair.name_len + pair.value_len)) {
-            size_t len = pair.name_len + pair.value_len;
-            if (len > limits_.max_single || total_ + len > limits_.max_total ||
-                count_ + 1 > limits_.max_count)
-                return Status::too_large;
-            uint8_t *dst = strings_.extend(len + 2);
-            if (!dst)
-                return Status::no_memory;
-            memcpy(dst, pair.name, pair.name_len);
-            dst[pair.name_len] = '=';
-            memcpy(dst + pair.name_len + 1, pair.value, pair.value_len);
-            dst[len + 1] = 0;
-            total_ += len;
-            ++count_;
-            pos = end;
-            continue;
+        if (state_ == State::name_len && len_have_ == 0) {
+            Status st = feed_whole(in, n, pos);
+            if (st != Status::ok)
+                return st;
+            if (pos == n)
+                break;
         }
         bool done;
         switch (state_) {
@@ -113,10 +180,11 @@ PairDecoder::Status PairDecoder::feed(const uint8_t *in, size_t n)
             // 64-bit sums: two 31-bit lengths cannot overflow them.
             if (uint64_t(name_len_) + value_len_ > limits_.max_single ||
                 total_ + uint64_t(name_len_) + value_len_ > limits_.max_total ||
-                count_ + 1 > limits_.max_count)
+                count() + 1 > limits_.max_count)
                 return Status::too_large;
             total_ += size_t(name_len_) + value_len_;
             cut_ = false;
+            pair_start_ = strings_.size();
             left_ = name_len_;
             state_ = State::name;
             if (left_ == 0) {
@@ -124,12 +192,8 @@ PairDecoder::Status PairDecoder::feed(const uint8_t *in, size_t n)
                     return Status::no_memory;
                 state_ = State::value;
                 left_ = value_len_;
-                if (left_ == 0) {
-                    if (!strings_.push(0))
-                        return Status::no_memory;
-                    ++count_;
-                    state_ = State::name_len;
-                }
+                if (left_ == 0 && !end_pair())
+                    return Status::no_memory;
             }
             break;
         case State::name:
@@ -158,10 +222,8 @@ PairDecoder::Status PairDecoder::feed(const uint8_t *in, size_t n)
                 if (left_ > 0)
                     break;
             }
-            if (!strings_.push(0))
+            if (!end_pair())
                 return Status::no_memory;
-            ++count_;
-            state_ = State::name_len;
             break;
         }
         }
@@ -169,11 +231,34 @@ PairDecoder::Status PairDecoder::feed(const uint8_t *in, size_t n)
     return Status::ok;
 }
 
+// Terminates the pair in progress and records where it starts.
+bool PairDecoder::end_pair()
+{
+    state_ = State::name_len;
+    return strings_.push(0) && starts_.append(&pair_start_, sizeof pair_start_);
+}
+
 bool PairDecoder::add_string(const char *s)
 {
-    if (!strings_.append(s, strlen(s) + 1))
+    size_t at = strings_.size();
+    return strings_.append(s, strlen(s) + 1) && starts_.append(&at, sizeof at);
+}
+
+bool PairDecoder::hand_over(Buffer &strings, Buffer &envp)
+{
+    size_t n = count();
+    envp.clear();
+    char **out = reinterpret_cast<char **>(envp.extend((n + 1) * sizeof(char *)));
+    if (!out)
         return false;
-    ++count_;
+    strings_.swap(strings);
+    strings_.clear();
+    char *base = reinterpret_cast<char *>(strings.data());
+    const size_t *at = reinterpret_cast<const size_t *>(starts_.data());
+    for (size_t i = 0; i < n; ++i)
+        out[i] = base + at[i];
+    out[n] = nullptr;
+    starts_.clear();
     return true;
 }
 
@@ -181,33 +266,6 @@ PairDecoder::Status PairDecoder::finish() const
 {
     return state_ == State::name_len && len_have_ == 0 ? Status::ok
                                                        : Status::truncated;
-}
-
-bool next_pair(const uint8_t *in, size_t n, size_t *pos, PairView &pair)
-{
-    uint32_t lens[2];
-    size_t p = *pos;
-    for (uint32_t &len : lens) {
-        if (p >= n)
-            return false;
-        if (!(in[p] & 0x80)) {
-            len = in[p++];
-            continue;
-        }
-        if (n - p < 4)
-            return false;
-        len = static_cast<uint32_t>(in[p] & 0x7f) << 24 | uint32_t(in[p + 1]) << 16 |
-              uint32_t(in[p + 2]) << 8 | in[p + 3];
-        p += 4;
-    }
-    if (lens[0] > n - p || lens[1] > n - p - lens[0])
-        return false;
-    pair.name = in + p;
-    pair.name_len = lens[0];
-    pair.value = in + p + lens[0];
-    pair.value_len = lens[1];
-    *pos = p + lens[0] + lens[1];
-    return true;
 }
 
 } // namespace fcgi::proto

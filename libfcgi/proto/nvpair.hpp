@@ -43,13 +43,15 @@ public:
 
     // The pairs so far, as consecutive NUL-terminated "NAME=VALUE" strings.
     const Buffer &strings() const { return strings_; }
-    size_t count() const { return count_; }
+    size_t count() const { return starts_.size() / sizeof(size_t); }
     // Adds a ready-made "NAME=VALUE" string (FCGI_ROLE, for instance).
     bool add_string(const char *s);
-    // Exchanges the stored strings with other's bytes: hands the pairs to
-    // their user without copying, and reuses the user's old memory.
-    void swap_strings(Buffer &other) { strings_.swap(other); strings_.clear(); }
-    void release() { strings_.release(); }
+    // Hands the pairs to their user without copying: strings takes the
+    // stored bytes (its old memory is kept for the next request) and envp
+    // becomes the NULL-terminated array of pointers to them.  The decoder
+    // is left empty.
+    bool hand_over(Buffer &strings, Buffer &envp);
+    void release() { strings_.release(); starts_.release(); }
 
 private:
     enum class State { name_len, value_len, name, value };
@@ -60,13 +62,18 @@ private:
     uint32_t value_len_ = 0;
     uint32_t left_ = 0;
     bool cut_ = false; // a NUL ended the current pair's string
-    size_t count_ = 0;
     size_t total_ = 0;
     ParamLimits limits_{};
     Buffer strings_;
+    // Where each pair's string starts in strings_ (size_t[]): envp is made
+    // from these without walking the strings again.
+    Buffer starts_;
 
     // Reads one length; returns bytes consumed, sets done when complete.
     size_t take_length(const uint8_t *in, size_t n, uint32_t &out, bool &done);
+    bool end_pair();
+    Status feed_whole(const uint8_t *in, size_t n, size_t &pos);
+    size_t pair_start_ = 0; // where the pair in progress begins in strings_
 };
 
 // Walks "NAME=VALUE\0" strings (or a raw encoded pair list) one pair at a
@@ -78,8 +85,38 @@ struct PairView {
     size_t value_len;
 };
 // Decodes the pair at in[*pos..n); returns false at the end or on a
-// malformed (truncated) pair.
-bool next_pair(const uint8_t *in, size_t n, size_t *pos, PairView &pair);
+// malformed (truncated) pair.  Inline: the decoder's per-pair fast path.
+inline bool next_pair(const uint8_t *in, size_t n, size_t *pos, PairView &pair)
+{
+    uint32_t lens[2];
+    size_t p = *pos;
+    if (n - p >= 2 && !((in[p] | in[p + 1]) & 0x80)) {
+        // Both lengths in one byte each, as for nearly every parameter.
+        lens[0] = in[p];
+        lens[1] = in[p + 1];
+        p += 2;
+    } else for (uint32_t &len : lens) {
+        if (p >= n)
+            return false;
+        if (!(in[p] & 0x80)) {
+            len = in[p++];
+            continue;
+        }
+        if (n - p < 4)
+            return false;
+        len = static_cast<uint32_t>(in[p] & 0x7f) << 24 | uint32_t(in[p + 1]) << 16 |
+              uint32_t(in[p + 2]) << 8 | in[p + 3];
+        p += 4;
+    }
+    if (lens[0] > n - p || lens[1] > n - p - lens[0])
+        return false;
+    pair.name = in + p;
+    pair.name_len = lens[0];
+    pair.value = in + p + lens[0];
+    pair.value_len = lens[1];
+    *pos = p + lens[0] + lens[1];
+    return true;
+}
 
 } // namespace fcgi::proto
 

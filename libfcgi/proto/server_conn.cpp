@@ -224,6 +224,38 @@ void ServerConn::on_begin(const Header &h, Event &ev, Buffer &out)
     ev.keep_conn = keep;
 }
 
+void ServerConn::on_content(const Header &h, const uint8_t *data, size_t len, Event &ev)
+{
+    switch (disposition_) {
+    case Disposition::deliver:
+        switch (h.type) {
+        case kParams: ev.kind = Kind::params; break;
+        case kStdin: ev.kind = Kind::stdin_data; break;
+        default: ev.kind = Kind::data; break;
+        }
+        ev.request_id = h.request_id;
+        ev.data = data;
+        ev.len = len;
+        break;
+    case Disposition::collect_begin: {
+        size_t take = len;
+        if (take > sizeof begin_body_ - begin_len_)
+            take = sizeof begin_body_ - begin_len_;
+        memcpy(begin_body_ + begin_len_, data, take);
+        begin_len_ += take;
+        break;
+    }
+    case Disposition::collect_values:
+        if (!values_.append(data, len)) {
+            failed_ = true;
+            ev.kind = Kind::protocol_error;
+        }
+        break;
+    default:
+        break;
+    }
+}
+
 size_t ServerConn::feed(const uint8_t *in, size_t n, Event &ev, Buffer &out)
 {
     ev = Event{};
@@ -232,6 +264,27 @@ size_t ServerConn::feed(const uint8_t *in, size_t n, Event &ev, Buffer &out)
         if (failed_) {
             ev.kind = Kind::protocol_error;
             return used;
+        }
+        if (decoder_.at_boundary() && n - used >= kHeaderLen) {
+            // A whole record in the input, the usual case: handled here in
+            // one step instead of one decoder event at a time.
+            Header h = decode_header(in + used);
+            size_t whole = kHeaderLen + h.content_length + h.padding_length;
+            if (whole <= n - used) {
+                const uint8_t *content = in + used + kHeaderLen;
+                used += whole;
+                on_header(h, ev);
+                if (ev.kind != Kind::need_more)
+                    return used;
+                if (h.content_length) {
+                    on_content(h, content, h.content_length, ev);
+                    // A delivered piece that is not empty ends nothing.
+                    if (ev.kind != Kind::need_more)
+                        return used;
+                }
+                on_end(h, ev, out);
+                continue;
+            }
         }
         RecordDecoder::Event rev;
         used += decoder_.feed(in + used, n - used, rev);
@@ -242,27 +295,7 @@ size_t ServerConn::feed(const uint8_t *in, size_t n, Event &ev, Buffer &out)
             on_header(rev.header, ev);
             break;
         case RecordDecoder::Kind::content:
-            if (disposition_ == Disposition::deliver) {
-                switch (rev.header.type) {
-                case kParams: ev.kind = Kind::params; break;
-                case kStdin: ev.kind = Kind::stdin_data; break;
-                default: ev.kind = Kind::data; break;
-                }
-                ev.request_id = rev.header.request_id;
-                ev.data = rev.data;
-                ev.len = rev.len;
-            } else if (disposition_ == Disposition::collect_begin) {
-                size_t take = rev.len;
-                if (take > sizeof begin_body_ - begin_len_)
-                    take = sizeof begin_body_ - begin_len_;
-                memcpy(begin_body_ + begin_len_, rev.data, take);
-                begin_len_ += take;
-            } else if (disposition_ == Disposition::collect_values) {
-                if (!values_.append(rev.data, rev.len)) {
-                    failed_ = true;
-                    ev.kind = Kind::protocol_error;
-                }
-            }
+            on_content(rev.header, rev.data, rev.len, ev);
             break;
         case RecordDecoder::Kind::end:
             on_end(rev.header, ev, out);

@@ -107,6 +107,7 @@ private:
     Active *find(uint16_t id);
     const Active *find(uint16_t id) const { return const_cast<ServerConn *>(this)->find(id); }
     void on_header(const Header &h, Event &ev);
+    void on_content(const Header &h, const uint8_t *data, size_t len, Event &ev);
     void on_end(const Header &h, Event &ev, Buffer &out);
     void on_begin(const Header &h, Event &ev, Buffer &out);
     bool answer_get_values(Buffer &out);

@@ -1197,18 +1197,9 @@ void clear_request_fields(FCGX_Request *req)
 bool bind(Request *r, Conn *c, Slot *slot)
 {
     FCGX_Request *req = r->req;
-    size_t count = slot->pairs.count();
-    slot->pairs.swap_strings(r->strings);
-    r->envp.clear();
-    char **envp = reinterpret_cast<char **>(r->envp.extend((count + 1) * sizeof(char *)));
-    if (!envp)
+    if (!slot->pairs.hand_over(r->strings, r->envp))
         return false;
-    char *s = reinterpret_cast<char *>(r->strings.data());
-    for (size_t i = 0; i < count; ++i) {
-        envp[i] = s;
-        s += strlen(s) + 1;
-    }
-    envp[count] = nullptr;
+    char **envp = reinterpret_cast<char **>(r->envp.data());
 
     r->in_d.kind = StreamData::Kind::stdin_reader;
     r->in_d.owner = r->out_d.owner = r->err_d.owner = r;

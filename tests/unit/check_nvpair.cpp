@@ -447,12 +447,20 @@ START_TEST(test_reset_and_helpers)
     ck_assert_uint_eq(d.count(), 2);
     ASSERT_BYTES_EQ(bytes_of(d.strings()), B("a=b\0FCGI_ROLE=RESPONDER\0"));
 
-    // swap_strings hands the pairs over and takes the other's memory,
-    // emptied.
-    Buffer mine;
+    // hand_over gives the strings and an envp pointing into them, and
+    // takes the other's memory, emptied.
+    Buffer mine, envp;
     ck_assert(mine.append("old", 3));
-    d.swap_strings(mine);
+    ck_assert(envp.append("stale", 5));
+    ck_assert(d.hand_over(mine, envp));
     ASSERT_BYTES_EQ(bytes_of(mine), B("a=b\0FCGI_ROLE=RESPONDER\0"));
+    ck_assert_uint_eq(envp.size(), 3 * sizeof(char *));
+    char **env = reinterpret_cast<char **>(envp.data());
+    ck_assert_str_eq(env[0], "a=b");
+    ck_assert_str_eq(env[1], "FCGI_ROLE=RESPONDER");
+    ck_assert_ptr_eq(env[1], reinterpret_cast<char *>(mine.data()) + 4);
+    ck_assert_ptr_null(env[2]);
+    ck_assert_uint_eq(d.count(), 0);
     ck_assert_uint_eq(d.strings().size(), 0);
     ck_assert_uint_ge(d.strings().capacity(), 3);
     d.release();
