@@ -105,11 +105,16 @@ struct Process {
     pthread_cond_t cv;
     bool leader = false;
     int leader_waiters = 0; // threads waiting for the leader to let go
-    // The last accept found a connection, or a poll saw one waiting: worth
-    // trying accept before polling.  Cleared when accept comes up empty, so
-    // a process serving kept connections does not pay a failed accept per
-    // request.
-    bool listen_hot = true;
+    // Whether to try accept before polling: a poll saw a connection
+    // waiting, or a guess that one is.  After an accept the process keeps
+    // guessing while guesses find connections (a burst); otherwise it
+    // guesses once in accept_gap accepts, the gap doubling up to
+    // kMaxAcceptGap while guesses fail, so a process whose connections
+    // come one at a time pays no failed accept per connection.
+    bool listen_hot = false;
+    bool listen_guess = false;
+    unsigned accept_gap = 1;
+    unsigned accepts_since_guess = 0;
     int wake[2] = {-1, -1};
     Conn *idle = nullptr;
     Conn *free_conns = nullptr;
@@ -571,7 +576,7 @@ int lead_locked(int flags, bool may_accept, bool draining = false)
     // ones polled are still in the idle set.
     for (size_t i = 1; i < first_conn; ++i)
         if (fds[i].revents)
-            p->listen_hot = true;
+            p->listen_hot = true, p->listen_guess = false;
     for (size_t i = first_conn; i < n; ++i)
         if (fds[i].revents)
             conns[i - first_conn]->ready = true;
@@ -617,6 +622,29 @@ unsigned capacity_locked()
     return p->serving ? p->serving : 1;
 }
 
+constexpr unsigned kMaxAcceptGap = 64;
+
+// Decides from an accept's result whether the next accept is tried before
+// polling (Process::listen_hot).
+void note_accept_locked(io::AcceptResult ar)
+{
+    Process *p = g_proc;
+    if (ar == io::AcceptResult::error)
+        return;
+    bool guessed = p->listen_guess;
+    if (ar == io::AcceptResult::again) {
+        if (guessed && p->accept_gap < kMaxAcceptGap)
+            p->accept_gap *= 2;
+        p->listen_hot = p->listen_guess = false;
+        return;
+    }
+    if (guessed)
+        p->accept_gap = 1;
+    p->listen_hot = p->listen_guess = guessed || ++p->accepts_since_guess >= p->accept_gap;
+    if (p->listen_guess)
+        p->accepts_since_guess = 0;
+}
+
 // Waits until a multiplexed request is complete (*slot_out), or a
 // connection with input or a new connection is available (*out).
 int acquire(int listen_fd, int flags, Request *r, Conn **out, Slot **slot_out)
@@ -651,7 +679,7 @@ int acquire(int listen_fd, int flags, Request *r, Conn **out, Slot **slot_out)
             break;
         }
         bool may_accept = may_accept_locked();
-        if (!may_accept || (!p->listen_hot && p->idle)) {
+        if (!may_accept || !p->listen_hot) {
             if (!p->leader) {
                 if ((rc = lead_locked(flags, may_accept)) != 0)
                     break;
@@ -666,7 +694,7 @@ int acquire(int listen_fd, int flags, Request *r, Conn **out, Slot **slot_out)
         io::AcceptResult ar = io::accept_one(listen_fd, &p->filter, fd, tcp);
         int err = errno;
         pthread_mutex_lock(&p->mu);
-        p->listen_hot = ar != io::AcceptResult::again;
+        note_accept_locked(ar);
         if (ar == io::AcceptResult::ok) {
             if (!(*out = conn_new_locked(fd))) {
                 close(fd);
