@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -35,6 +36,7 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "fastcgi.h"
 #include "fcgiapp.h"
@@ -730,9 +732,30 @@ END_TEST
  * printf cases: each line is printed by FCGX_FPrintF in the application and
  * by snprintf here; the results must be byte-identical, return values too.
  * The reference's own formatter lacks hh, j, z, t, %a and %F and truncates
- * at them.
+ * at them.  Formats of plain conversions only (%s %d %i %u %x %X %c %%, with
+ * l, ll or z) take the library's own path, every other one vsnprintf; the
+ * cases cover both, the first with its edge values.  Some formats are odd on
+ * purpose: empty, or given an argument they do not use.
  */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-zero-length"
+#pragma GCC diagnostic ignored "-Wformat-extra-args"
+
 static char pf_long[10001];
+/* More than a stdout record's buffer holds. */
+static char pf_huge[20001];
+/* Not a constant, so that the compiler does not see the null it passes. */
+static const char *volatile pf_null;
+static int pf_count;
+
+/* A 20000-byte format without a conversion, from 10-byte pieces. */
+#define PF_L10 "a literal "
+#define PF_L100 PF_L10 PF_L10 PF_L10 PF_L10 PF_L10 PF_L10 PF_L10 PF_L10 PF_L10 PF_L10
+#define PF_L1000                                                           \
+    PF_L100 PF_L100 PF_L100 PF_L100 PF_L100 PF_L100 PF_L100 PF_L100 PF_L100 PF_L100
+#define PF_L10000                                                          \
+    PF_L1000 PF_L1000 PF_L1000 PF_L1000 PF_L1000 PF_L1000 PF_L1000 PF_L1000 \
+    PF_L1000 PF_L1000
 
 #define PF_CASES(X)                                                        \
     X("%d|%i|%u", -42, 42, 4000000000u)                                    \
@@ -758,7 +781,37 @@ static char pf_long[10001];
     X("%s", pf_long)                                                       \
     X("%5.1s|%-3c|%3c", "xyz", 'a', 'b')                                   \
     X("%u|%d", 0u, 0)                                                      \
-    X("%#.3g|%+.2e|%08.3f", 1.0, 5.0, -3.14159)
+    X("%#.3g|%+.2e|%08.3f", 1.0, 5.0, -3.14159)                            \
+    /* Plain conversions, at their limits. */                              \
+    X("%d|%i|%d|%i|%d", INT_MIN, INT_MAX, 0, -1, 7)                        \
+    X("%u|%u|%x|%X|%x|%X|%x", 0u, UINT_MAX, 0u, 0u, UINT_MAX, UINT_MAX, 0x10u) \
+    X("%ld|%li|%ld|%lu|%lu|%lx|%lX", LONG_MIN, LONG_MAX, 0L, 0UL, ULONG_MAX, \
+      ULONG_MAX, 0xfedcba98UL)                                             \
+    X("%lld|%lli|%lld|%llu|%llu|%llx|%llX", LLONG_MIN, LLONG_MAX, 0LL, 0ULL, \
+      ULLONG_MAX, ULLONG_MAX, 0x0123456789abcdefULL)                       \
+    X("%zu|%zu|%zx|%zX|%zd|%zi|%zd", SIZE_MAX, (size_t)0, SIZE_MAX,        \
+      (size_t)0xbeef, (ssize_t)-1, (ssize_t)SSIZE_MAX, -SSIZE_MAX - 1)     \
+    X("[%c][%c][%c][%c]", 'a', 0, 255, -1) /* '\0' is a byte too */        \
+    X("[%s][%s][%s]", "", "x", pf_null) /* glibc's "(null)" */             \
+    X("", 0)                                                               \
+    X("only literal text, no conversion", 0)                               \
+    X("%%", 0)                                                             \
+    X("%%%d%%%s%%", 5, "mid")                                              \
+    X(PF_L10000 PF_L10000, 0)                                              \
+    X(PF_L10000 "%d" PF_L10000 "%s%%", INT_MIN, pf_long)                   \
+    X("[%s]", pf_huge)                                                     \
+    X("%d %i %u %x %X %c %s %ld %li %lu %lx %lX %lld %lli %llu %llx %llX "  \
+      "%zu %zx %zX %zd %zi %% %s.", -1, 2, 3u, 0xau, 0xbu, 'c', "s", -4L,  \
+      5L, 6UL, 0xdUL, 0xeUL, -7LL, 8LL, 9ULL, 0xfULL, 0xaULL, (size_t)10,  \
+      (size_t)11, (size_t)12, (ssize_t)-13, (ssize_t)14, "end")            \
+    /* Not plain: after a plain conversion, vsnprintf still gets every    \
+       argument. */                                                         \
+    X("%d %s %5d %s", 1, "two", 3, "four")                                 \
+    X("[%-s][%p][%p]", "l", (void *)0x1234, (void *)0)                     \
+    X("%s|%ls", "n", L"wide")                                              \
+    X("%2$s %1$s", "world", "hello")                                       \
+    X("%d|ab%ncd", 9, &pf_count)                                           \
+    X("%u|%hhd|%lc|%Lf", 1u, 300, (wint_t)'w', 1.5L)
 
 #define PF_COUNT_ONE(fmt, ...) +1
 enum { PF_N = 0 PF_CASES(PF_COUNT_ONE) };
@@ -771,6 +824,9 @@ fill_pf_long(void)
     for (i = 0; i + 1 < sizeof(pf_long); i++)
         pf_long[i] = (char)('a' + i % 26);
     pf_long[sizeof(pf_long) - 1] = '\0';
+    for (i = 0; i + 1 < sizeof(pf_huge); i++)
+        pf_huge[i] = (char)('A' + i % 26);
+    pf_huge[sizeof(pf_huge) - 1] = '\0';
 }
 
 static void
@@ -837,6 +893,88 @@ START_TEST(printf_matches_snprintf)
     }
     peer_response_free(&r);
     peer_buf_free(&want);
+    close(fd);
+    ck_assert_int_eq(app_finish(&a), APP_OK);
+}
+END_TEST
+
+#pragma GCC diagnostic pop
+
+/*
+ * Formatted output that runs past the end of the stream's buffer, cut at
+ * every offset of it: before each line the handler flushes, then pads the
+ * buffer's free space with '.' down to k bytes (k = 0 .. PF_EDGE_MAX), so
+ * that the cut falls inside each number, string and literal in turn.  The
+ * test strips the dots and compares the rest with snprintf.
+ */
+#define PF_EDGE_FMT "<%d|%llu|%s|%lX|%c>"
+#define PF_EDGE_ARGS INT_MIN, ULLONG_MAX, "text", 0xfedcba9876543210UL, 'z'
+enum { PF_EDGE_MAX = 60 };
+
+static void
+h_printf_edge(FCGX_Request *req)
+{
+    FCGX_Stream *o = req->out;
+    int want = snprintf(NULL, 0, PF_EDGE_FMT, PF_EDGE_ARGS);
+    char dots[512];
+    int k;
+
+    memset(dots, '.', sizeof(dots));
+    for (k = 0; k <= PF_EDGE_MAX; k++) {
+        int pad, got;
+
+        FCGX_FFlush(o);
+        for (pad = (int)(o->stop - o->wrNext) - k; pad > 0; pad -= (int)sizeof(dots))
+            FCGX_PutStr(dots, pad < (int)sizeof(dots) ? pad : (int)sizeof(dots), o);
+        if (o->stop - o->wrNext != k)
+            say(req->err, "k=%d: free space %d\n", k, (int)(o->stop - o->wrNext));
+        got = FCGX_FPrintF(o, PF_EDGE_FMT, PF_EDGE_ARGS);
+        if (o->wrNext > o->stop)
+            say(req->err, "k=%d: wrote past the buffer\n", k);
+        if (got != want)
+            say(req->err, "k=%d: returned %d, want %d\n", k, got, want);
+        FCGX_PutChar('\n', o);
+    }
+}
+
+START_TEST(printf_across_buffer_end)
+{
+    struct app a;
+    peer_response r;
+    char want[128];
+    const char *p, *end;
+    size_t first = 0;
+    int fd, k;
+
+    ck_assert_int_lt(snprintf(want, sizeof(want), PF_EDGE_FMT, PF_EDGE_ARGS),
+                     (int)sizeof(want));
+    app_start(&a, ON_UNIX, h_printf_edge, 1);
+    fd = peer_connect(a.addr);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(peer_request(fd, 1, PEER_RESPONDER, 0, NULL, NULL, 0), 0);
+    peer_response_init(&r);
+    ck_assert_int_eq(peer_read(fd, &r, 1, PEER_UNTIL_END, peer_ms(PEER_TIMEOUT_MS)), 0);
+    ck_assert_str_eq(txt(&r.err), "");
+    p = (const char *)r.out.data;
+    end = p + r.out.len;
+    for (k = 0; k <= PF_EDGE_MAX; k++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t ndots = 0;
+
+        ck_assert_msg(nl != NULL, "line %d missing", k);
+        while (p[ndots] == '.')
+            ndots++;
+        /* The same buffer each time: the dots and k add up alike. */
+        if (k == 0)
+            first = ndots;
+        ck_assert_uint_eq(ndots + (size_t)k, first);
+        ck_assert_uint_eq((size_t)(nl - p) - ndots, strlen(want));
+        ck_assert_msg(memcmp(p + ndots, want, strlen(want)) == 0,
+                      "k=%d: got \"%.*s\"", k, (int)strlen(want), p + ndots);
+        p = nl + 1;
+    }
+    ck_assert_ptr_eq(p, end);
+    peer_response_free(&r);
     close(fd);
     ck_assert_int_eq(app_finish(&a), APP_OK);
 }
@@ -2524,6 +2662,7 @@ fcgiapp_suite(void)
     tc = tcase(s, "write", 30);
     tcase_add_test(tc, write_functions);
     tcase_add_test(tc, printf_matches_snprintf);
+    tcase_add_test(tc, printf_across_buffer_end);
     tcase_add_test(tc, vfprintf_va_list);
     tcase_add_test(tc, fflush_sends_now);
     tcase_add_test(tc, fclose_ends_stream);
