@@ -36,7 +36,8 @@ libfcgi_libfcgi_la_SOURCES = \
 	libfcgi/capi/fcgi_stdio.cpp
 libfcgi_libfcgi_la_CXXFLAGS = $(AM_CXXFLAGS) $(CORE_CXXFLAGS) $(PTHREAD_CFLAGS)
 libfcgi_libfcgi_la_LIBADD = libfcgi/libfcgi-core.la $(PTHREAD_LIBS)
-libfcgi_libfcgi_la_LDFLAGS = -no-undefined -version-info $(LT_VERSION_INFO) -Wl,-z,defs
+libfcgi_libfcgi_la_LDFLAGS = -no-undefined -version-info $(LT_VERSION_INFO) -Wl,-z,defs \
+	$(GC_SECTIONS_LDFLAGS)
 EXTRA_libfcgi_libfcgi_la_DEPENDENCIES = $(srcdir)/libfcgi/libfcgi.map
 if HAVE_VSCRIPT
 libfcgi_libfcgi_la_LDFLAGS += -Wl,--version-script=$(srcdir)/libfcgi/libfcgi.map
