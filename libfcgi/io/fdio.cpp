@@ -20,6 +20,15 @@ ssize_t read_some(int fd, void *buf, size_t len)
     return r;
 }
 
+ssize_t read_vec(int fd, const struct iovec *iov, int n)
+{
+    ssize_t r;
+    do
+        r = readv(fd, iov, n);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
 int wait_fd(int fd, short events, int timeout_ms)
 {
     struct pollfd p = {fd, events, 0};

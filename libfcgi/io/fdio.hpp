@@ -12,6 +12,8 @@ namespace fcgi::io {
 
 // One read(); EINTR retried.  -1 with EAGAIN when nothing is ready.
 ssize_t read_some(int fd, void *buf, size_t len);
+// One readv(); EINTR retried.
+ssize_t read_vec(int fd, const struct iovec *iov, int n);
 // Reads at least one byte, waiting on a non-blocking descriptor if needed.
 // Returns 0 at end of file.
 ssize_t read_wait(int fd, void *buf, size_t len);

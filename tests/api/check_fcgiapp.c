@@ -658,6 +658,114 @@ START_TEST(stdin_across_records)
 }
 END_TEST
 
+/* Reads stdin 100 000 bytes a call (past record ends), then sums it. */
+static void
+h_stdin_big_reads(FCGX_Request *req)
+{
+    size_t cap = 1 << 20, len = 0;
+    char *body = peer_realloc(NULL, cap);
+    int n;
+
+    while ((n = FCGX_GetStr(body + len, 100000, req->in)) > 0) {
+        len += (size_t)n;
+        if (cap - len < 100000)
+            body = peer_realloc(body, cap *= 2);
+    }
+    say(req->out, "%zu %08" PRIx32, len, fnv1a(body, len));
+    peer_free(body);
+}
+
+/* Appends one record to b: header, content, padding_len zero bytes. */
+static void
+add_record(peer_buf *b, int type, int id, const char *content, size_t len,
+           size_t padding_len)
+{
+    static const char zeros[255];
+    unsigned char h[8];
+
+    peer_header(h, 1, type, id, len, padding_len);
+    peer_buf_add(b, h, sizeof(h));
+    peer_buf_add(b, content, len);
+    peer_buf_add(b, zeros, padding_len);
+}
+
+/*
+ * Large reads go on past the end of a STDIN record into the next one.
+ * Sent in one piece, so that reads find every kind of record behind a
+ * STDIN one: more STDIN (padded or not), GET_VALUES (answered meanwhile),
+ * another id's STDIN (skipped), an empty STDIN (the end), and on a kept
+ * connection the next request right behind.
+ */
+START_TEST(stdin_reads_past_records)
+{
+    static const char *const names[] = { "FCGI_MPXS_CONNS", NULL };
+    size_t len = 400000, off, i;
+    char *body = peer_realloc(NULL, len);
+    char expected[64];
+    struct app a;
+    peer_response r;
+    int fd, round;
+
+    for (i = 0; i < len; i++)
+        body[i] = (char)(i * 13 + i / 1000);
+    snprintf(expected, sizeof(expected), "%zu %08" PRIx32, len, fnv1a(body, len));
+    app_start(&a, ON_UNIX, h_stdin_big_reads, 4);
+    fd = peer_connect(a.addr);
+    ck_assert_int_ge(fd, 0);
+    for (round = 0; round < 3; round++) {
+        peer_buf b = { 0 };
+
+        ck_assert_int_eq(peer_begin(fd, 1, PEER_RESPONDER, PEER_KEEP_CONN), 0);
+        ck_assert_int_eq(peer_params(fd, 1, NULL, 0), 0);
+        for (off = 0, i = 0; off < len; i++) {
+            /* Full records with 1 byte of padding, then odd sizes with
+             * none or the most. */
+            size_t n = round == 0 ? 65535 : i % 3 == 0 ? 40000 : i % 3 == 1 ? 33001 : 65535;
+            size_t pad = round == 0 ? 1 : i % 2 ? 255 : 0;
+
+            if (n > len - off)
+                n = len - off;
+            add_record(&b, PEER_STDIN, 1, body + off, n, pad);
+            off += n;
+            if (round == 1 && i == 2) {
+                peer_buf v = { 0 };
+
+                peer_nv_encode(&v, names[0], strlen(names[0]), "", 0, 0);
+                add_record(&b, PEER_GET_VALUES, 0, (const char *)v.data, v.len, 0);
+                add_record(&b, PEER_STDIN, 7, "other", 5, 3);
+                peer_buf_free(&v);
+            }
+        }
+        add_record(&b, PEER_STDIN, 1, NULL, 0, 0);
+        if (round == 2) {
+            /* The next request, right behind. */
+            static const char begin[8] = { 0, PEER_RESPONDER, PEER_KEEP_CONN };
+
+            add_record(&b, PEER_BEGIN_REQUEST, 2, begin, sizeof(begin), 0);
+            add_record(&b, PEER_PARAMS, 2, NULL, 0, 0);
+            add_record(&b, PEER_STDIN, 2, "tail", 4, 4);
+            add_record(&b, PEER_STDIN, 2, NULL, 0, 0);
+        }
+        ck_assert_int_eq(peer_send_raw(fd, b.data, b.len), 0);
+        peer_buf_free(&b);
+        peer_response_init(&r);
+        ck_assert_int_eq(peer_read(fd, &r, 1, PEER_UNTIL_END, peer_ms(PEER_TIMEOUT_MS)), 0);
+        ck_assert_str_eq(txt(&r.out), expected);
+        ck_assert_int_eq(r.n_values_records, round == 1);
+        ck_assert_int_eq(r.foreign, 0);
+        peer_response_free(&r);
+    }
+    peer_response_init(&r);
+    ck_assert_int_eq(peer_read(fd, &r, 2, PEER_UNTIL_END, peer_ms(PEER_TIMEOUT_MS)), 0);
+    snprintf(expected, sizeof(expected), "4 %08" PRIx32, fnv1a("tail", 4));
+    ck_assert_str_eq(txt(&r.out), expected);
+    peer_response_free(&r);
+    close(fd);
+    peer_free(body);
+    ck_assert_int_eq(app_finish(&a), APP_OK);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* Writing.                                                            */
 
@@ -2657,6 +2765,7 @@ fcgiapp_suite(void)
     tc = tcase(s, "read", 30);
     tcase_add_test(tc, read_edge_cases);
     tcase_add_test(tc, stdin_across_records);
+    tcase_add_test(tc, stdin_reads_past_records);
     tcase_add_test(tc, get_error_and_clear);
 
     tc = tcase(s, "write", 30);
