@@ -38,7 +38,7 @@ set -u
 : "${BENCH_SECONDS:=2}"
 : "${BENCH_PROFILE:=yes}"
 : "${BENCH_OUT:=$top_builddir/bench/results}"
-: "${BENCH_SCENARIOS:=hello-keep hello-close big-keep echo-keep split-ipv6 split-ipv4 threaded-16}"
+: "${BENCH_SCENARIOS:=hello-keep hello-close big-keep echo-keep split-ipv6 split-ipv4 threaded-16 threaded-x4}"
 
 app=$top_builddir/bench/app
 client=$top_builddir/bench/client
@@ -132,6 +132,8 @@ scenario() {
                      cargs="-r split -s 20480" ;;
         threaded-16) family=unix warm=1000 n1=2000 n2=6000 p1=2000 p2=42000
                      appargs="-t 16" cargs="-r hello -c 16 -T 2" ;;
+        threaded-x4) family=unix warm=1000 n1=2000 n2=6000 p1=2000 p2=42000
+                     appargs="-t 16" cargs="-r hello -c 4 -T 2" ;;
         *) echo "run.sh: unknown scenario $1" >&2; exit 1 ;;
     esac
 }
@@ -145,6 +147,7 @@ describe() {
         split-ipv6)  echo "20 KiB in 3 pieces, FCGX_FFlush between, TCP [::1], keep-conn" ;;
         split-ipv4)  echo "the same over TCP 127.0.0.1 (control)" ;;
         threaded-16) echo "16 threads in FCGX_Accept_r, 16 keep-conn connections (unix)" ;;
+        threaded-x4) echo "16 threads in FCGX_Accept_r, 4 keep-conn connections (unix)" ;;
     esac
 }
 

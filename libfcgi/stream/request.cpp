@@ -103,6 +103,11 @@ struct ListenSlot {
 struct Process {
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    // Threads in FCGX_Accept_r with nothing to do wait here, apart from
+    // cv, and are woken one per piece of work (wake_idle_locked): waking
+    // them all for each request cost a dozen futex calls per request.
+    pthread_cond_t idle_cv;
+    int idle_waiting = 0;
     bool leader = false;
     int leader_waiters = 0; // threads waiting for the leader to let go
     // Whether to try accept before polling: a poll saw a connection
@@ -146,6 +151,7 @@ void init_once()
     Process *p = new (mem) Process;
     pthread_mutex_init(&p->mu, nullptr);
     pthread_cond_init(&p->cv, nullptr);
+    pthread_cond_init(&p->idle_cv, nullptr);
     if (pipe2(p->wake, O_NONBLOCK | O_CLOEXEC) < 0)
         p->wake[0] = p->wake[1] = -1;
     io::set_shutdown_wake_fd(p->wake[1]);
@@ -266,6 +272,40 @@ void wake_leader_locked()
     }
 }
 
+// Whether a thread waiting in acquire would find something to do: a
+// multiplexed request, a connection with input, or the leader's place.
+bool idle_work_locked()
+{
+    Process *p = g_proc;
+    if (p->pending || !p->leader)
+        return true;
+    for (Conn *c = p->idle; c; c = c->next)
+        if (c->ready && !c->claimed)
+            return true;
+    return false;
+}
+
+// Wakes up to n threads waiting in acquire if there is work for them.
+// Each thread leaving acquire calls this again, so the wake passes on
+// while work remains.
+void wake_idle_locked(int n = 1)
+{
+    Process *p = g_proc;
+    if (p->idle_waiting == 0 || !idle_work_locked())
+        return;
+    for (int i = 0; i < n && i < p->idle_waiting; ++i)
+        pthread_cond_signal(&p->idle_cv);
+}
+
+// Waits in acquire for wake_idle_locked (or shutdown).
+void wait_idle_locked()
+{
+    Process *p = g_proc;
+    ++p->idle_waiting;
+    pthread_cond_wait(&p->idle_cv, &p->mu);
+    --p->idle_waiting;
+}
+
 void idle_insert_locked(Conn *c)
 {
     Process *p = g_proc;
@@ -274,7 +314,7 @@ void idle_insert_locked(Conn *c)
     p->idle = c;
     wake_leader_locked();
     if (c->ready)
-        pthread_cond_signal(&p->cv);
+        wake_idle_locked();
 }
 
 // Puts a connection whose request is not complete (or that finished one)
@@ -473,6 +513,7 @@ void wait_for_leader_locked()
     }
     if (--p->leader_waiters == 0)
         pthread_cond_broadcast(&p->cv);
+    wake_idle_locked();
 }
 
 // Idle connections still in their grace period.
@@ -574,13 +615,20 @@ int lead_locked(int flags, bool may_accept, bool draining = false)
     }
     // Only the leader takes idle connections that were not ready, so the
     // ones polled are still in the idle set.
+    int found = 0;
     for (size_t i = 1; i < first_conn; ++i)
         if (fds[i].revents)
-            p->listen_hot = true, p->listen_guess = false;
+            p->listen_hot = true, p->listen_guess = false, ++found;
     for (size_t i = first_conn; i < n; ++i)
         if (fds[i].revents)
-            conns[i - first_conn]->ready = true;
+            conns[i - first_conn]->ready = true, ++found;
     drop_expired_locked(io::now_ms());
+    // One thread per piece of work found; with this one taking a piece,
+    // that also leaves one for the leader's place.
+    if (io::shutdown_pending())
+        pthread_cond_broadcast(&p->idle_cv);
+    else if (found)
+        wake_idle_locked(found);
     return 0;
 }
 
@@ -684,7 +732,7 @@ int acquire(int listen_fd, int flags, Request *r, Conn **out, Slot **slot_out)
                 if ((rc = lead_locked(flags, may_accept)) != 0)
                     break;
             } else {
-                pthread_cond_wait(&p->cv, &p->mu);
+                wait_idle_locked();
             }
             continue;
         }
@@ -726,9 +774,11 @@ int acquire(int listen_fd, int flags, Request *r, Conn **out, Slot **slot_out)
             if ((rc = lead_locked(flags, true)) != 0)
                 break;
         } else {
-            pthread_cond_wait(&p->cv, &p->mu);
+            wait_idle_locked();
         }
     }
+    // Pass the wake on: more work, or the leader's place now empty.
+    wake_idle_locked();
     // Slots live in a Buffer that may have moved: find ours again.
     slot = slot_for_locked(listen_fd);
     if (slot)
