@@ -108,6 +108,7 @@ struct Process {
     // them all for each request cost a dozen futex calls per request.
     pthread_cond_t idle_cv;
     int idle_waiting = 0;
+    int idle_woken = 0; // signalled, not yet running: work already claimed
     bool leader = false;
     int leader_waiters = 0; // threads waiting for the leader to let go
     // Whether to try accept before polling: a poll saw a connection
@@ -272,29 +273,33 @@ void wake_leader_locked()
     }
 }
 
-// Whether a thread waiting in acquire would find something to do: a
-// multiplexed request, a connection with input, or the leader's place.
-bool idle_work_locked()
+// What threads waiting in acquire would find to do: multiplexed requests,
+// connections with input, and the leader's place if empty.
+int idle_work_locked()
 {
     Process *p = g_proc;
-    if (p->pending || !p->leader)
-        return true;
+    int n = p->leader ? 0 : 1;
+    for (Slot *s = p->pending; s; s = s->queue_next)
+        ++n;
     for (Conn *c = p->idle; c; c = c->next)
         if (c->ready && !c->claimed)
-            return true;
-    return false;
+            ++n;
+    return n;
 }
 
-// Wakes up to n threads waiting in acquire if there is work for them.
-// Each thread leaving acquire calls this again, so the wake passes on
-// while work remains.
-void wake_idle_locked(int n = 1)
+// Wakes as many threads waiting in acquire as there is work for, less
+// those woken already and not yet running.  Each thread leaving acquire
+// calls this again, so the wake passes on while work remains.
+void wake_idle_locked()
 {
     Process *p = g_proc;
-    if (p->idle_waiting == 0 || !idle_work_locked())
+    if (p->idle_waiting == 0)
         return;
-    for (int i = 0; i < n && i < p->idle_waiting; ++i)
+    int n = idle_work_locked() - p->idle_woken;
+    for (; n > 0 && p->idle_woken < p->idle_waiting; --n) {
         pthread_cond_signal(&p->idle_cv);
+        ++p->idle_woken;
+    }
 }
 
 // Waits in acquire for wake_idle_locked (or shutdown).
@@ -304,6 +309,8 @@ void wait_idle_locked()
     ++p->idle_waiting;
     pthread_cond_wait(&p->idle_cv, &p->mu);
     --p->idle_waiting;
+    if (p->idle_woken > 0)
+        --p->idle_woken;
 }
 
 void idle_insert_locked(Conn *c)
@@ -615,20 +622,17 @@ int lead_locked(int flags, bool may_accept, bool draining = false)
     }
     // Only the leader takes idle connections that were not ready, so the
     // ones polled are still in the idle set.
-    int found = 0;
     for (size_t i = 1; i < first_conn; ++i)
         if (fds[i].revents)
-            p->listen_hot = true, p->listen_guess = false, ++found;
+            p->listen_hot = true, p->listen_guess = false;
     for (size_t i = first_conn; i < n; ++i)
         if (fds[i].revents)
-            conns[i - first_conn]->ready = true, ++found;
+            conns[i - first_conn]->ready = true;
     drop_expired_locked(io::now_ms());
-    // One thread per piece of work found; with this one taking a piece,
-    // that also leaves one for the leader's place.
+    // Threads waiting in acquire are woken for what was found by the
+    // caller, which may take a piece itself first.
     if (io::shutdown_pending())
         pthread_cond_broadcast(&p->idle_cv);
-    else if (found)
-        wake_idle_locked(found);
     return 0;
 }
 
@@ -1189,6 +1193,8 @@ void mpx_fill(FCGX_Stream *s, bool want_data, Request *r, Conn *c)
         if (!p->leader && c->mx == Conn::Mx::polled) {
             bool draining = io::shutdown_pending();
             int rc = lead_locked(0, !draining && may_accept_locked(), draining);
+            // What it found for others: threads waiting in acquire.
+            wake_idle_locked();
             if (rc < 0) {
                 stream::set_error(s, -rc);
                 return;
