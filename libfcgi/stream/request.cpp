@@ -629,8 +629,8 @@ int lead_locked(int flags, bool may_accept, bool draining = false)
         if (fds[i].revents)
             conns[i - first_conn]->ready = true;
     drop_expired_locked(io::now_ms());
-    // Threads waiting in acquire are woken for what was found by the
-    // caller, which may take a piece itself first.
+    // The caller wakes threads waiting in acquire for what was found,
+    // once it has taken its own piece; at shutdown all of them go.
     if (io::shutdown_pending())
         pthread_cond_broadcast(&p->idle_cv);
     return 0;
