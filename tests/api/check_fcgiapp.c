@@ -675,20 +675,6 @@ h_stdin_big_reads(FCGX_Request *req)
     peer_free(body);
 }
 
-/* Appends one record to b: header, content, padding_len zero bytes. */
-static void
-add_record(peer_buf *b, int type, int id, const char *content, size_t len,
-           size_t padding_len)
-{
-    static const char zeros[255];
-    unsigned char h[8];
-
-    peer_header(h, 1, type, id, len, padding_len);
-    peer_buf_add(b, h, sizeof(h));
-    peer_buf_add(b, content, len);
-    peer_buf_add(b, zeros, padding_len);
-}
-
 /*
  * Large reads go on past the end of a STDIN record into the next one.
  * Sent in one piece, so that reads find every kind of record behind a
@@ -725,26 +711,26 @@ START_TEST(stdin_reads_past_records)
 
             if (n > len - off)
                 n = len - off;
-            add_record(&b, PEER_STDIN, 1, body + off, n, pad);
+            peer_record_add(&b, PEER_STDIN, 1, body + off, n, pad);
             off += n;
             if (round == 1 && i == 2) {
                 peer_buf v = { 0 };
 
                 peer_nv_encode(&v, names[0], strlen(names[0]), "", 0, 0);
-                add_record(&b, PEER_GET_VALUES, 0, (const char *)v.data, v.len, 0);
-                add_record(&b, PEER_STDIN, 7, "other", 5, 3);
+                peer_record_add(&b, PEER_GET_VALUES, 0, v.data, v.len, 0);
+                peer_record_add(&b, PEER_STDIN, 7, "other", 5, 3);
                 peer_buf_free(&v);
             }
         }
-        add_record(&b, PEER_STDIN, 1, NULL, 0, 0);
+        peer_record_add(&b, PEER_STDIN, 1, NULL, 0, 0);
         if (round == 2) {
             /* The next request, right behind. */
             static const char begin[8] = { 0, PEER_RESPONDER, PEER_KEEP_CONN };
 
-            add_record(&b, PEER_BEGIN_REQUEST, 2, begin, sizeof(begin), 0);
-            add_record(&b, PEER_PARAMS, 2, NULL, 0, 0);
-            add_record(&b, PEER_STDIN, 2, "tail", 4, 4);
-            add_record(&b, PEER_STDIN, 2, NULL, 0, 0);
+            peer_record_add(&b, PEER_BEGIN_REQUEST, 2, begin, sizeof(begin), 0);
+            peer_record_add(&b, PEER_PARAMS, 2, NULL, 0, 0);
+            peer_record_add(&b, PEER_STDIN, 2, "tail", 4, 4);
+            peer_record_add(&b, PEER_STDIN, 2, NULL, 0, 0);
         }
         ck_assert_int_eq(peer_send_raw(fd, b.data, b.len), 0);
         peer_buf_free(&b);

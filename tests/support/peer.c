@@ -345,21 +345,30 @@ peer_header(unsigned char h[8], int version, int type, int id,
 }
 
 int
-peer_send_record(int fd, int type, int id, const void *content, size_t len,
-                 size_t padding_len)
+peer_record_add(peer_buf *b, int type, int id, const void *content,
+                size_t len, size_t padding_len)
 {
-    peer_buf b = { 0 };
     unsigned char h[8];
     static const unsigned char zeros[255];
-    int rc;
 
     if (len > MAX_CONTENT || padding_len > 255)
         return -1;
     peer_header(h, 1, type, id, len, padding_len);
-    peer_buf_add(&b, h, sizeof(h));
-    peer_buf_add(&b, content, len);
-    peer_buf_add(&b, zeros, padding_len);
-    rc = peer_send_raw(fd, b.data, b.len);
+    peer_buf_add(b, h, sizeof(h));
+    peer_buf_add(b, content, len);
+    peer_buf_add(b, zeros, padding_len);
+    return 0;
+}
+
+int
+peer_send_record(int fd, int type, int id, const void *content, size_t len,
+                 size_t padding_len)
+{
+    peer_buf b = { 0 };
+    int rc = peer_record_add(&b, type, id, content, len, padding_len);
+
+    if (rc == 0)
+        rc = peer_send_raw(fd, b.data, b.len);
     peer_buf_free(&b);
     return rc;
 }

@@ -89,6 +89,9 @@ void peer_header(unsigned char h[8], int version, int type, int id,
 /* One version-1 record: header, content, then padding_len zero bytes. */
 int peer_send_record(int fd, int type, int id, const void *content,
                      size_t len, size_t padding_len);
+/* The same record appended to b instead (-1 if it cannot be encoded). */
+int peer_record_add(peer_buf *b, int type, int id, const void *content,
+                    size_t len, size_t padding_len);
 
 int peer_begin(int fd, int id, int role, int flags);
 int peer_abort(int fd, int id);
