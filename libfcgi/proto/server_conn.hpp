@@ -94,19 +94,6 @@ public:
                    : 0;
     }
     void took_stdin(size_t k) { decoder_.took_content(k); }
-    // Padding of that record, which its content is followed by.
-    uint8_t stdin_padding() const { return decoder_.current().padding_length; }
-    // Whether the record header hdr, right after that record, continues
-    // the same request's FCGI_STDIN with at least min_content bytes: a
-    // caller that read past the record may then feed the padding and hdr
-    // and take that many bytes as it did the first.
-    bool continues_stdin(const uint8_t *hdr, size_t min_content) const
-    {
-        Header h = decode_header(hdr);
-        return h.version == kVersion1 && h.type == kStdin &&
-               h.request_id == decoder_.current().request_id &&
-               h.content_length > 0 && h.content_length >= min_content;
-    }
     bool failed() const { return failed_; }
 
 private:

@@ -1553,46 +1553,25 @@ int read_direct(FCGX_Stream *s, char *dst, int n)
         stream::set_error(s, errno ? errno : EIO);
         return -1;
     }
-    // When the program wants more than this record holds, read on past it:
-    // its padding and the next header into scratch, and the content
-    // behind them after this record's, usually the next STDIN record's.
-    size_t want = static_cast<size_t>(n);
-    size_t pad = c->proto.stdin_padding();
-    uint8_t scratch[255 + proto::kHeaderLen];
-    struct iovec iov[3] = {{dst, left < want ? left : want},
-                           {scratch, pad + proto::kHeaderLen},
-                           {dst + left, left < want ? want - left : 0}};
-    int parts = left < want ? 3 : 1;
+    // When the program wants more than this record holds, the same read
+    // goes on into the connection's buffer (consumed, so free): padding,
+    // the next header and what follows are decoded from there as usual.
+    // The program's memory only ever receives this record's content.
+    size_t want = left < static_cast<size_t>(n) ? left : static_cast<size_t>(n);
+    struct iovec iov[2] = {{dst, want}, {c->in.data(), c->in.capacity()}};
+    int parts = want < static_cast<size_t>(n) && c->in.capacity() ? 2 : 1;
     for (;;) {
         ssize_t k = io::read_vec(c->fd, iov, parts);
         if (k > 0) {
             size_t got = static_cast<size_t>(k);
-            if (got <= left) {
-                c->proto.took_stdin(got);
-                return static_cast<int>(got);
+            if (got > want) {
+                c->in.clear();
+                c->pos = 0;
+                c->in.extend(got - want); // within its capacity
+                got = want;
             }
-            c->proto.took_stdin(left);
-            size_t ahead = got - left;
-            size_t head = ahead < iov[1].iov_len ? ahead : iov[1].iov_len;
-            size_t tail = ahead - head;
-            if (head == iov[1].iov_len && c->proto.continues_stdin(scratch + pad, tail)) {
-                // Padding and a header that continues STDIN: the protocol
-                // takes them without an event, then the content behind.
-                proto::ServerConn::Event ev;
-                c->proto.feed(scratch, head, ev, c->out);
-                c->proto.took_stdin(tail);
-                return static_cast<int>(left + tail);
-            }
-            // Something else follows: the bytes read past this record go
-            // to the connection's buffer, for the protocol to take as usual.
-            c->in.clear();
-            c->pos = 0;
-            if (!c->in.append(scratch, head) || !c->in.append(dst + left, tail)) {
-                c->input_broken = true;
-                stream::set_error(s, ENOMEM);
-                return -1;
-            }
-            return static_cast<int>(left);
+            c->proto.took_stdin(got);
+            return static_cast<int>(got);
         }
         if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && io::wait_fd(c->fd, POLLIN, -1) >= 0)
             continue;

@@ -657,60 +657,6 @@ START_TEST(test_took_stdin)
 }
 END_TEST
 
-// A reader that took a STDIN record's content straight from the socket
-// and read on past it: continues_stdin() says whether the header behind
-// (after stdin_padding() bytes) goes on with the same request's STDIN.
-// When it does, feeding padding and header gives no event, and the new
-// record's content can be taken the same way.
-START_TEST(test_continues_stdin)
-{
-    ServerConn c;
-    Buffer out;
-    ServerConn::Event ev;
-    Bytes head = begin(7, kResponder, 0) + rec(kParams, 7, "") + rec(kStdin, 7, pattern(100, 3), 5);
-    size_t cut = head.size() - 100 - 5 + 10; // header and 10 content bytes fed
-    size_t pos = 0;
-    std::string seen;
-    for (;;) {
-        pos += c.feed(u8(head) + pos, cut - pos, ev, out);
-        if (ev.kind == Kind::need_more)
-            break;
-        seen += letter(ev.kind);
-    }
-    ck_assert_str_eq(seen.c_str(), "bPs");
-    ck_assert_uint_eq(c.stdin_content_left(), 90);
-    ck_assert_uint_eq(c.stdin_padding(), 5);
-    c.took_stdin(90);
-
-    auto header = [](uint8_t type, uint16_t id, size_t len, uint8_t version = kVersion1) {
-        uint8_t h[8];
-        encode_header(h, type, id, len, 0);
-        h[0] = version;
-        return Bytes(reinterpret_cast<char *>(h), 8);
-    };
-    ck_assert(c.continues_stdin(u8(header(kStdin, 7, 300)), 300));
-    ck_assert(c.continues_stdin(u8(header(kStdin, 7, 300)), 0));
-    ck_assert(!c.continues_stdin(u8(header(kStdin, 7, 300)), 301)); // shorter than read
-    ck_assert(!c.continues_stdin(u8(header(kStdin, 7, 0)), 0));     // the end: an event
-    ck_assert(!c.continues_stdin(u8(header(kStdin, 8, 300)), 10));   // another request
-    ck_assert(!c.continues_stdin(u8(header(kData, 7, 300)), 10));
-    ck_assert(!c.continues_stdin(u8(header(kAbortRequest, 7, 0)), 0));
-    ck_assert(!c.continues_stdin(u8(header(kGetValues, 0, 300)), 10));
-    ck_assert(!c.continues_stdin(u8(header(kStdin, 7, 300, 2)), 10)); // version
-
-    Bytes ahead = Bytes(5, '\xee') + header(kStdin, 7, 300);
-    ck_assert_uint_eq(c.feed(u8(ahead), ahead.size(), ev, out), ahead.size());
-    ck_assert(ev.kind == Kind::need_more);
-    ck_assert_uint_eq(c.stdin_content_left(), 300);
-    c.took_stdin(300);
-    Bytes rest = rec(kStdin, 7, ""); // (the header said no padding)
-    ck_assert_uint_eq(c.feed(u8(rest), rest.size(), ev, out), rest.size());
-    ck_assert(ev.kind == Kind::stdin_end);
-    ck_assert(c.stdin_done());
-    ck_assert_uint_eq(out.size(), 0);
-}
-END_TEST
-
 START_TEST(test_unknown_role)
 {
     const Bytes unknown_role_1 = B("\x01\x03\x00\x01\x00\x08\x00\x00"
@@ -985,7 +931,6 @@ Suite *server_conn_suite()
     tcase_add_test(t, test_multiplexed);
     tcase_add_test(t, test_multiplexed_limit);
     tcase_add_test(t, test_took_stdin);
-    tcase_add_test(t, test_continues_stdin);
     tcase_add_test(t, test_unknown_role);
     tcase_add_test(t, test_other_ids_skipped);
     tcase_add_test(t, test_filter_data);
