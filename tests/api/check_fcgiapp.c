@@ -658,20 +658,30 @@ START_TEST(stdin_across_records)
 }
 END_TEST
 
-/* Reads stdin 100 000 bytes a call (past record ends), then sums it. */
+/*
+ * Reads stdin 100 000 bytes a call (past record ends), then sums it, and
+ * says whether any byte past the input was written: the library may only
+ * ever put input there (the records behind it are not the program's).
+ */
 static void
 h_stdin_big_reads(FCGX_Request *req)
 {
-    size_t cap = 1 << 20, len = 0;
+    size_t cap = 1 << 20, len = 0, i;
     char *body = peer_realloc(NULL, cap);
-    int n;
+    int n, clean = 1;
 
+    memset(body, 0xa5, cap);
     while ((n = FCGX_GetStr(body + len, 100000, req->in)) > 0) {
         len += (size_t)n;
-        if (cap - len < 100000)
-            body = peer_realloc(body, cap *= 2);
+        if (cap - len < 100000) {
+            body = peer_realloc(body, cap * 2);
+            memset(body + cap, 0xa5, cap);
+            cap *= 2;
+        }
     }
-    say(req->out, "%zu %08" PRIx32, len, fnv1a(body, len));
+    for (i = len; i < len + 100000; i++)
+        clean &= (unsigned char)body[i] == 0xa5;
+    say(req->out, "%zu %08" PRIx32 "%s", len, fnv1a(body, len), clean ? "" : " wrote past");
     peer_free(body);
 }
 
@@ -746,6 +756,49 @@ START_TEST(stdin_reads_past_records)
     snprintf(expected, sizeof(expected), "4 %08" PRIx32, fnv1a("tail", 4));
     ck_assert_str_eq(txt(&r.out), expected);
     peer_response_free(&r);
+    close(fd);
+    peer_free(body);
+    ck_assert_int_eq(app_finish(&a), APP_OK);
+}
+END_TEST
+
+/*
+ * A record's content read straight into the program's memory, with the
+ * end of STDIN and a GET_VALUES right behind it: those bytes must not
+ * land past the input in the program's buffer.
+ */
+START_TEST(stdin_reads_stay_in_input)
+{
+    static const char *const names[] = { "FCGI_MAX_REQS", NULL };
+    size_t len = 60000, i;
+    char *body = peer_realloc(NULL, len);
+    char expected[64];
+    struct app a;
+    peer_response r;
+    peer_buf b = { 0 }, v = { 0 };
+    int fd;
+
+    for (i = 0; i < len; i++)
+        body[i] = (char)(i * 31 + i / 700);
+    snprintf(expected, sizeof(expected), "%zu %08" PRIx32, len, fnv1a(body, len));
+    app_start(&a, ON_UNIX, h_stdin_big_reads, 1);
+    fd = peer_connect(a.addr);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(peer_begin(fd, 1, PEER_RESPONDER, 0), 0);
+    ck_assert_int_eq(peer_params(fd, 1, NULL, 0), 0);
+    /* Let the parameters be taken first, so the body is read directly. */
+    usleep(100000);
+    peer_nv_encode(&v, names[0], strlen(names[0]), "", 0, 0);
+    ck_assert_int_eq(peer_record_add(&b, PEER_STDIN, 1, body, len, 0), 0);
+    ck_assert_int_eq(peer_record_add(&b, PEER_STDIN, 1, NULL, 0, 0), 0);
+    ck_assert_int_eq(peer_record_add(&b, PEER_GET_VALUES, 0, v.data, v.len, 0), 0);
+    ck_assert_int_eq(peer_send_raw(fd, b.data, b.len), 0);
+    peer_response_init(&r);
+    ck_assert_int_eq(peer_read(fd, &r, 1, PEER_UNTIL_END, peer_ms(PEER_TIMEOUT_MS)), 0);
+    ck_assert_str_eq(txt(&r.out), expected);
+    peer_response_free(&r);
+    peer_buf_free(&b);
+    peer_buf_free(&v);
     close(fd);
     peer_free(body);
     ck_assert_int_eq(app_finish(&a), APP_OK);
@@ -2752,6 +2805,7 @@ fcgiapp_suite(void)
     tcase_add_test(tc, read_edge_cases);
     tcase_add_test(tc, stdin_across_records);
     tcase_add_test(tc, stdin_reads_past_records);
+    tcase_add_test(tc, stdin_reads_stay_in_input);
     tcase_add_test(tc, get_error_and_clear);
 
     tc = tcase(s, "write", 30);
