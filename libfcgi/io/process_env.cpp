@@ -112,10 +112,10 @@ namespace {
 using ClockFn = int (*)(clockid_t, struct timespec *);
 
 // The kernel's vDSO clock_gettime, called directly: libc's wrapper sits
-// alone on its page of libc, and the kernel maps 64 KiB of libc around
-// the first call to it (fault-around), a third of a hello-world process's
-// growth over the reference's.  libc's own function where there is no
-// vDSO (valgrind, other architectures).
+// alone on its page of libc, and the kernel maps the 64 KiB of libc around
+// the first call to it (fault-around), which was most of a hello-world
+// process's peak RSS over the reference's.  libc's own function where
+// there is no vDSO (valgrind, other architectures).
 ClockFn resolve_clock()
 {
 #if defined(__x86_64__) || defined(__i386__)
