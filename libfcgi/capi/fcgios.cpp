@@ -250,7 +250,6 @@ int OS_Accept(int listen_sock, int fail_on_intr, const char *webServerAddrs)
         bool tcp = false;
         switch (io::accept_one(listen_sock, &filter, fd, tcp)) {
         case io::AcceptResult::ok:
-            io::set_nonblocking(fd, false); // callers expect a blocking socket
             return fd;
         case io::AcceptResult::rejected:
             continue;

@@ -80,7 +80,7 @@ AcceptResult accept_one(int listen_fd, const AddrFilter *filter, int &fd_out,
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     int fd = accept4(listen_fd, reinterpret_cast<struct sockaddr *>(&ss), &len,
-                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+                     SOCK_CLOEXEC);
     if (fd < 0) {
         switch (errno) {
         case EAGAIN:

@@ -34,8 +34,9 @@ private:
 enum class AcceptResult { ok, again, rejected, error };
 
 // Accepts one connection from a (non-blocking) listening socket.  The new
-// descriptor is non-blocking and close-on-exec; TCP connections of either
-// family get TCP_NODELAY.  On error, errno is set.
+// descriptor is blocking, as the reference's were (see io::recv_now), and
+// close-on-exec; TCP connections of either family get TCP_NODELAY.  On
+// error, errno is set.
 AcceptResult accept_one(int listen_fd, const AddrFilter *filter, int &fd_out,
                         bool &tcp_out);
 

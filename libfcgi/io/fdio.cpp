@@ -20,14 +20,28 @@ ssize_t read_some(int fd, void *buf, size_t len)
     return r;
 }
 
-ssize_t read_vec(int fd, const struct iovec *iov, int n)
+ssize_t recv_now(int fd, void *buf, size_t len)
 {
     ssize_t r;
     do
-        r = readv(fd, iov, n);
+        r = recv(fd, buf, len, MSG_DONTWAIT);
     while (r < 0 && errno == EINTR);
     return r;
 }
+
+ssize_t recv_now_vec(int fd, struct iovec *iov, int n)
+{
+    struct msghdr msg = {};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(n);
+    ssize_t r;
+    do
+        r = recvmsg(fd, &msg, MSG_DONTWAIT);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+ssize_t recv_blocking(int fd, void *buf, size_t len) { return recv(fd, buf, len, 0); }
 
 int wait_fd(int fd, short events, int timeout_ms)
 {
@@ -37,17 +51,6 @@ int wait_fd(int fd, short events, int timeout_ms)
         r = poll(&p, 1, timeout_ms);
     while (r < 0 && errno == EINTR);
     return r;
-}
-
-ssize_t read_wait(int fd, void *buf, size_t len)
-{
-    for (;;) {
-        ssize_t r = read_some(fd, buf, len);
-        if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
-            return r;
-        if (wait_fd(fd, POLLIN, -1) < 0)
-            return -1;
-    }
 }
 
 // sendmsg with MSG_NOSIGNAL on sockets; writev elsewhere (pipes, files).
@@ -118,7 +121,7 @@ void close_conn(int fd, int linger_ms)
         long deadline = now_ms() + linger_ms;
         char sink[4096];
         for (;;) {
-            ssize_t r = read_some(fd, sink, sizeof sink);
+            ssize_t r = recv_now(fd, sink, sizeof sink);
             if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
                 break;
             if (r > 0)

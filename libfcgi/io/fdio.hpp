@@ -12,11 +12,15 @@ namespace fcgi::io {
 
 // One read(); EINTR retried.  -1 with EAGAIN when nothing is ready.
 ssize_t read_some(int fd, void *buf, size_t len);
-// One readv(); EINTR retried.
-ssize_t read_vec(int fd, const struct iovec *iov, int n);
-// Reads at least one byte, waiting on a non-blocking descriptor if needed.
-// Returns 0 at end of file.
-ssize_t read_wait(int fd, void *buf, size_t len);
+// Connections are blocking sockets, so that a process can wait for its
+// one kept connection in recv() (see hold_locked in request.cpp); every
+// other read of them goes through these, which never wait.  -1 with
+// EAGAIN when nothing is ready; EINTR retried.
+ssize_t recv_now(int fd, void *buf, size_t len);
+ssize_t recv_now_vec(int fd, struct iovec *iov, int n);
+// One recv() that waits, as long as the socket's SO_RCVTIMEO allows;
+// EINTR is returned, not retried.
+ssize_t recv_blocking(int fd, void *buf, size_t len);
 // Writes all of iov[0..n), waiting as needed; 0 or -1.  The iovec array is
 // modified.
 int write_all(int fd, struct iovec *iov, int n);

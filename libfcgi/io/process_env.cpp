@@ -104,6 +104,7 @@ Tunables read_tunables()
     t.idle_timeout_ms = static_cast<int>(env_number("FCGI_IDLE_TIMEOUT", t.idle_timeout_ms, 1, 86400000));
     t.recycle_after = static_cast<unsigned long>(env_number("FCGI_RECYCLE_AFTER", 0, 1, 1ull << 31));
     t.max_reqs = static_cast<unsigned>(env_number("FCGI_MAX_REQS", 0, 1, 65535));
+    t.keep_hold_ms = static_cast<int>(env_number("FCGI_KEEP_HOLD", t.keep_hold_ms, 0, 1000));
     return t;
 }
 

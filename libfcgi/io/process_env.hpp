@@ -33,6 +33,7 @@ struct Tunables {
     int idle_timeout_ms = 300000;      // FCGI_IDLE_TIMEOUT: kept connection, idle
     unsigned long recycle_after = 0;   // FCGI_RECYCLE_AFTER: requests, 0 = never
     unsigned max_reqs = 0;             // FCGI_MAX_REQS: 0 = the threads serving
+    int keep_hold_ms = 1;              // FCGI_KEEP_HOLD: 0 = never hold
 };
 Tunables read_tunables();
 

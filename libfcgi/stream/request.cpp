@@ -85,6 +85,8 @@ struct Conn {
     long deadline = 0;        // monotonic ms when an idle or slow peer is dropped
     long fresh_until = 0;     // accepted, silent so far: see idle_fresh_locked
     bool heard = false;       // the peer has sent something
+    bool hold = false;        // kept after a request: see hold_locked
+    bool hold_timed = false;  // its SO_RCVTIMEO is set for holding
     Request *last = nullptr;  // idle: the request it served last
     Conn *next = nullptr;     // idle set or free list
 };
@@ -121,6 +123,7 @@ struct Process {
     bool listen_guess = false;
     unsigned accept_gap = 1;
     unsigned accepts_since_guess = 0;
+    long listen_seen = 0; // monotonic ms when the listeners were last polled
     int wake[2] = {-1, -1};
     Conn *idle = nullptr;
     Conn *free_conns = nullptr;
@@ -212,7 +215,7 @@ Conn *conn_new_locked(int fd)
     c->mx = Conn::Mx::reading;
     c->deadline = io::now_ms() + p->tun.params_timeout_ms;
     c->fresh_until = 0;
-    c->heard = false;
+    c->heard = c->hold = c->hold_timed = false;
     c->last = nullptr;
     c->next = nullptr;
     return c;
@@ -332,6 +335,7 @@ void release_idle(Conn *c, bool after_request)
     Lock lock(p->mu);
     if (after_request)
         c->deadline = io::now_ms() + p->tun.idle_timeout_ms;
+    c->hold = after_request;
     idle_insert_locked(c);
 }
 
@@ -381,7 +385,7 @@ Pump pump(Conn *c, bool wait, proto::ServerConn::Event &ev)
             return Pump::error;
         c->in.clear();
         c->pos = 0;
-        ssize_t n = io::read_some(c->fd, c->in.data(), c->in.capacity());
+        ssize_t n = io::recv_now(c->fd, c->in.data(), c->in.capacity());
         if (n > 0) {
             c->in.extend(static_cast<size_t>(n));
             c->heard = true;
@@ -628,12 +632,102 @@ int lead_locked(int flags, bool may_accept, bool draining = false)
     for (size_t i = first_conn; i < n; ++i)
         if (fds[i].revents)
             conns[i - first_conn]->ready = true;
-    drop_expired_locked(io::now_ms());
+    now = io::now_ms();
+    if (first_conn > 1)
+        p->listen_seen = now;
+    drop_expired_locked(now);
     // The caller wakes threads waiting in acquire for what was found,
     // once it has taken its own piece; at shutdown all of them go.
     if (io::shutdown_pending())
         pthread_cond_broadcast(&p->idle_cv);
     return 0;
+}
+
+// How often a holding process that keeps being served on its connection
+// still looks at its listening sockets.
+constexpr long kHoldListenLookMs = 2;
+
+// Waiting for a request in poll() and then reading it costs a third system
+// call per request, and on a virtual machine a wake-up from poll() costs
+// more than one from recv(): 15-20% of a keep-alive round trip.  So a
+// process that serves one request at a time, with one kept connection and
+// nothing else to do, waits for that connection's next request in a
+// blocking recv() bounded by SO_RCVTIMEO (FCGI_KEEP_HOLD milliseconds,
+// which the kernel rounds up to clock ticks: 4 to 8 ms at 250 Hz), once per
+// request; when that times out, it polls as usual.  The listening sockets
+// are looked at without waiting every kHoldListenLookMs meanwhile, so a
+// new connection waits at most one hold to be accepted, not for as long as
+// the kept one stays open as it did with the reference.
+//
+// Returns 1 when it took the connection, its input read (*out), or saw a
+// connection waiting to be accepted (p->listen_hot); 0 when it did not
+// apply or timed out, and the caller polls; -EINTR as lead_locked does.
+int hold_locked(int flags, bool may_accept, Conn **out)
+{
+    Process *p = g_proc;
+    Conn *c = p->idle;
+    if (!c || c->next || !c->hold || c->ready || c->claimed || c->mpx || !p->tun.keep_hold_ms ||
+        p->serving != 1 || p->pending || p->leader || p->leader_waiters > 0 ||
+        io::shutdown_pending())
+        return 0;
+    c->hold = false;
+    long now = io::now_ms();
+    if (may_accept && now - p->listen_seen >= kHoldListenLookMs) {
+        p->pollfds.clear();
+        size_t nslots = p->listens.size() / sizeof(ListenSlot);
+        auto *fds = reinterpret_cast<struct pollfd *>(
+            p->pollfds.extend(nslots * sizeof(struct pollfd)));
+        if (!fds)
+            return 0;
+        const ListenSlot *slots = reinterpret_cast<const ListenSlot *>(p->listens.data());
+        size_t n = 0;
+        for (size_t i = 0; i < nslots; ++i)
+            if (slots[i].waiters > 0)
+                fds[n++] = {slots[i].fd, POLLIN, 0};
+        p->listen_seen = now;
+        if (poll(fds, n, 0) > 0) {
+            p->listen_hot = true;
+            p->listen_guess = false;
+            c->hold = true;
+            return 1;
+        }
+    }
+    if (!c->hold_timed) {
+        int ms = p->tun.keep_hold_ms;
+        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+        if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
+            return 0;
+        c->hold_timed = true;
+    }
+    take_idle_locked(c);
+    c->in.clear();
+    c->pos = 0;
+    pthread_mutex_unlock(&p->mu);
+    ssize_t got = io::recv_blocking(c->fd, c->in.data(), c->in.capacity());
+    int err = errno;
+    pthread_mutex_lock(&p->mu);
+    if (got < 0 && (err == EAGAIN || err == EWOULDBLOCK || err == EINTR)) {
+        idle_insert_locked(c);
+        return err == EINTR && (flags & FCGI_FAIL_ACCEPT_ON_INTR) ? -EINTR : 0;
+    }
+    // Input, its end or an error: reading it again tells which.
+    if (got > 0) {
+        c->in.extend(static_cast<size_t>(got));
+        c->heard = true;
+    }
+    *out = c;
+    return 1;
+}
+
+// The leader's wait: holding the one kept connection when that applies,
+// polling otherwise.  Returns 0 (with *out when holding took it) or a
+// negative code.
+int wait_locked(int flags, bool may_accept, Conn **out)
+{
+    int rc = hold_locked(flags, may_accept, out);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    return lead_locked(flags, may_accept);
 }
 
 // Whether to accept a connection now: not while the connections accepted
@@ -733,7 +827,7 @@ int acquire(int listen_fd, int flags, Request *r, Conn **out, Slot **slot_out)
         bool may_accept = may_accept_locked();
         if (!may_accept || !p->listen_hot) {
             if (!p->leader) {
-                if ((rc = lead_locked(flags, may_accept)) != 0)
+                if ((rc = wait_locked(flags, may_accept, out)) != 0 || *out)
                     break;
             } else {
                 wait_idle_locked();
@@ -775,7 +869,7 @@ int acquire(int listen_fd, int flags, Request *r, Conn **out, Slot **slot_out)
         if ((*slot_out = take_pending_locked(r)) || (*out = take_ready_locked()))
             break;
         if (!p->leader) {
-            if ((rc = lead_locked(flags, true)) != 0)
+            if ((rc = wait_locked(flags, true, out)) != 0 || *out)
                 break;
         } else {
             wait_idle_locked();
@@ -1100,7 +1194,7 @@ Conn *mpx_read_locked(Conn *c, Request *r)
         c->in.clear();
         c->pos = 0;
         pthread_mutex_unlock(&p->mu);
-        ssize_t n = io::read_some(c->fd, c->in.data(), c->in.capacity());
+        ssize_t n = io::recv_now(c->fd, c->in.data(), c->in.capacity());
         int err = errno;
         pthread_mutex_lock(&p->mu);
         if (n > 0) {
@@ -1561,7 +1655,7 @@ int read_direct(FCGX_Stream *s, char *dst, int n)
     struct iovec iov[2] = {{dst, want}, {c->in.data(), c->in.capacity()}};
     int parts = want < static_cast<size_t>(n) && c->in.capacity() ? 2 : 1;
     for (;;) {
-        ssize_t k = io::read_vec(c->fd, iov, parts);
+        ssize_t k = io::recv_now_vec(c->fd, iov, parts);
         if (k > 0) {
             size_t got = static_cast<size_t>(k);
             if (got > want) {

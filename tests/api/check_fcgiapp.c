@@ -2279,6 +2279,30 @@ h_rr(FCGX_Request *req)
         FCGX_GetParam("ROUND", req->envp));
 }
 
+/* Asks for "conn C round N" on fd and checks the answer. */
+static void
+rr_ask(int fd, int c, int round, int flags)
+{
+    char conn[8];
+    char rnd[8];
+    char expected[64];
+    const char *pairs[] = { "CONN", conn, "ROUND", rnd, NULL };
+    peer_response r;
+
+    snprintf(conn, sizeof(conn), "%d", c);
+    snprintf(rnd, sizeof(rnd), "%d", round);
+    snprintf(expected, sizeof(expected), "conn %d round %d", c, round);
+    ck_assert_msg(peer_request_whole(fd, 1, PEER_RESPONDER, flags, pairs) == 0,
+                  "round %d connection %d: sending failed (%s)", round, c,
+                  strerror(errno));
+    peer_response_init(&r);
+    ck_assert_msg(peer_read(fd, &r, 1, PEER_UNTIL_END, peer_ms(PEER_TIMEOUT_MS)) == 0,
+                  "round %d connection %d: no answer (%s)", round, c,
+                  r.closed ? "closed" : "timed out");
+    ck_assert_str_eq(txt(&r.out), expected);
+    peer_response_free(&r);
+}
+
 START_TEST(round_robin_kept_connections)
 {
     struct app a;
@@ -2293,31 +2317,93 @@ START_TEST(round_robin_kept_connections)
     }
     for (round = 0; round < RR_ROUNDS; round++) {
         for (i = 0; i < RR_CONNS; i++) {
-            char conn[8];
-            char rnd[8];
-            char expected[64];
-            const char *pairs[] = { "CONN", conn, "ROUND", rnd, NULL };
-            peer_response r;
             int c = round % 2 ? RR_CONNS - 1 - i : i;   /* vary the order */
 
-            snprintf(conn, sizeof(conn), "%d", c);
-            snprintf(rnd, sizeof(rnd), "%d", round);
-            snprintf(expected, sizeof(expected), "conn %d round %d", c, round);
-            ck_assert_msg(peer_request(fds[c], 1, PEER_RESPONDER, PEER_KEEP_CONN,
-                                       pairs, NULL, 0) == 0,
-                          "round %d connection %d: sending failed (%s)", round, c,
-                          strerror(errno));
-            peer_response_init(&r);
-            ck_assert_msg(peer_read(fds[c], &r, 1, PEER_UNTIL_END,
-                                    peer_ms(PEER_TIMEOUT_MS)) == 0,
-                          "round %d connection %d: no answer (%s)", round, c,
-                          r.closed ? "closed" : "timed out");
-            ck_assert_str_eq(txt(&r.out), expected);
-            peer_response_free(&r);
+            rr_ask(fds[c], c, round, PEER_KEEP_CONN);
         }
     }
     for (i = 0; i < RR_CONNS; i++)
         close(fds[i]);
+    ck_assert_int_eq(app_finish(&a), APP_OK);
+}
+END_TEST
+
+/*
+ * A single-threaded process waits for the next request on its one kept
+ * connection in recv() for a moment (see README, Performance); a new
+ * connection must still be served while the kept one stays open and idle,
+ * as the reference did not.
+ */
+START_TEST(kept_connection_idle_lets_new_ones_in)
+{
+    struct app a;
+    int kept;
+    int fresh;
+
+    app_start(&a, ON_UNIX, h_rr, 3);
+    kept = peer_connect(a.addr);
+    ck_assert_int_ge(kept, 0);
+    rr_ask(kept, 0, 0, PEER_KEEP_CONN);
+    fresh = peer_connect(a.addr);
+    ck_assert_int_ge(fresh, 0);
+    rr_ask(fresh, 1, 0, 0);
+    close(fresh);
+    rr_ask(kept, 0, 1, PEER_KEEP_CONN);
+    close(kept);
+    ck_assert_int_eq(app_finish(&a), APP_OK);
+}
+END_TEST
+
+/*
+ * The same while the kept connection is never idle: requests back to back
+ * on it must not keep a new connection out.  The process looks at its
+ * listening socket every few milliseconds, so the new connection is served
+ * long before the kept one has had all of BUSY_ROUNDS.
+ */
+#define BUSY_ROUNDS 3000
+
+static int
+readable(int fd)
+{
+    struct pollfd p = { fd, POLLIN, 0 };
+
+    return poll(&p, 1, 0) == 1;
+}
+
+START_TEST(kept_connection_busy_lets_new_ones_in)
+{
+    struct app a;
+    peer_response r;
+    int kept;
+    int fresh;
+    int round;
+    int answered = -1;
+
+    app_start(&a, ON_UNIX, h_rr, BUSY_ROUNDS + 1);
+    kept = peer_connect(a.addr);
+    ck_assert_int_ge(kept, 0);
+    rr_ask(kept, 0, 0, PEER_KEEP_CONN);
+    fresh = peer_connect(a.addr);
+    ck_assert_int_ge(fresh, 0);
+    {
+        const char *pairs[] = { "CONN", "1", "ROUND", "0", NULL };
+
+        ck_assert_int_eq(peer_request(fresh, 1, PEER_RESPONDER, 0, pairs, NULL, 0), 0);
+    }
+    peer_response_init(&r);
+    for (round = 1; round < BUSY_ROUNDS; round++) {
+        rr_ask(kept, 0, round, PEER_KEEP_CONN);
+        if (answered < 0 && readable(fresh)) {
+            ck_assert_int_eq(peer_read(fresh, &r, 1, PEER_UNTIL_END, peer_ms(PEER_TIMEOUT_MS)), 0);
+            answered = round;
+        }
+    }
+    ck_assert_msg(answered > 0, "the new connection waited for %d requests on the kept one",
+                  BUSY_ROUNDS);
+    ck_assert_str_eq(txt(&r.out), "conn 1 round 0");
+    peer_response_free(&r);
+    close(fresh);
+    close(kept);
     ck_assert_int_eq(app_finish(&a), APP_OK);
 }
 END_TEST
@@ -2832,6 +2918,8 @@ fcgiapp_suite(void)
     tcase_add_test(tc, abort_request_ends_it);
     tcase_add_test(tc, abort_request_keep_conn);
     tcase_add_test(tc, round_robin_kept_connections);
+    tcase_add_test(tc, kept_connection_idle_lets_new_ones_in);
+    tcase_add_test(tc, kept_connection_busy_lets_new_ones_in);
 
     tc = tcase(s, "management", 60);
     tcase_add_test(tc, limit_params_bytes);

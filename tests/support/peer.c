@@ -373,14 +373,21 @@ peer_send_record(int fd, int type, int id, const void *content, size_t len,
     return rc;
 }
 
-int
-peer_begin(int fd, int id, int role, int flags)
+static void
+begin_body(unsigned char body[8], int role, int flags)
 {
-    unsigned char body[8] = { 0 };
-
+    memset(body, 0, 8);
     body[0] = (unsigned char)((role >> 8) & 0xff);
     body[1] = (unsigned char)(role & 0xff);
     body[2] = (unsigned char)flags;
+}
+
+int
+peer_begin(int fd, int id, int role, int flags)
+{
+    unsigned char body[8];
+
+    begin_body(body, role, flags);
     return peer_send_record(fd, PEER_BEGIN_REQUEST, id, body, sizeof(body), 0);
 }
 
@@ -440,18 +447,23 @@ peer_stream(int fd, int type, int id, const void *data, size_t len,
     return 0;
 }
 
+static void
+encode_pairs(peer_buf *b, const char *const *pairs)
+{
+    for (; pairs != NULL && pairs[0] != NULL; pairs += 2) {
+        const char *value = pairs[1] ? pairs[1] : "";
+
+        peer_nv_encode(b, pairs[0], strlen(pairs[0]), value, strlen(value), 0);
+    }
+}
+
 int
 peer_params(int fd, int id, const char *const *pairs, size_t chunk)
 {
     peer_buf b = { 0 };
     int rc;
 
-    for (; pairs != NULL && pairs[0] != NULL; pairs += 2) {
-        const char *value = pairs[1] ? pairs[1] : "";
-
-        peer_nv_encode(&b, pairs[0], strlen(pairs[0]), value, strlen(value),
-                       0);
-    }
+    encode_pairs(&b, pairs);
     rc = peer_stream(fd, PEER_PARAMS, id, b.data, b.len, chunk, 1);
     peer_buf_free(&b);
     return rc;
@@ -479,6 +491,30 @@ peer_request(int fd, int id, int role, int flags, const char *const *pairs,
     if (peer_params(fd, id, pairs, 0) < 0)
         return -1;
     return peer_stream(fd, PEER_STDIN, id, body, len, 0, 1);
+}
+
+int
+peer_request_whole(int fd, int id, int role, int flags, const char *const *pairs)
+{
+    unsigned char body[8];
+    peer_buf params = { 0 };
+    peer_buf b = { 0 };
+    int rc;
+
+    begin_body(body, role, flags);
+    encode_pairs(&params, pairs);
+    rc = peer_record_add(&b, PEER_BEGIN_REQUEST, id, body, sizeof(body), 0);
+    if (rc == 0)
+        rc = peer_record_add(&b, PEER_PARAMS, id, params.data, params.len, 0);
+    if (rc == 0)
+        rc = peer_record_add(&b, PEER_PARAMS, id, NULL, 0, 0);
+    if (rc == 0)
+        rc = peer_record_add(&b, PEER_STDIN, id, NULL, 0, 0);
+    if (rc == 0)
+        rc = peer_send_raw(fd, b.data, b.len);
+    peer_buf_free(&params);
+    peer_buf_free(&b);
+    return rc;
 }
 
 void

@@ -125,6 +125,12 @@ int peer_get_values(int fd, const char *const *names);
  */
 int peer_request(int fd, int id, int role, int flags,
                  const char *const *pairs, const void *body, size_t len);
+/*
+ * A request without a body, sent in one write as web servers send theirs
+ * (peer_request writes record by record); the parameters must fit one
+ * record.
+ */
+int peer_request_whole(int fd, int id, int role, int flags, const char *const *pairs);
 
 /* What came back. */
 typedef struct peer_record {
