@@ -29,15 +29,24 @@ ssize_t recv_now(int fd, void *buf, size_t len)
     return r;
 }
 
-ssize_t recv_now_vec(int fd, struct iovec *iov, int n)
+ssize_t recv_wait(int fd, void *buf, size_t len)
+{
+    ssize_t r;
+    do
+        r = recv(fd, buf, len, 0);
+    while (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK));
+    return r;
+}
+
+ssize_t recv_wait_vec(int fd, struct iovec *iov, int n)
 {
     struct msghdr msg = {};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<size_t>(n);
     ssize_t r;
     do
-        r = recvmsg(fd, &msg, MSG_DONTWAIT);
-    while (r < 0 && errno == EINTR);
+        r = recvmsg(fd, &msg, 0);
+    while (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK));
     return r;
 }
 

@@ -12,12 +12,19 @@ namespace fcgi::io {
 
 // One read(); EINTR retried.  -1 with EAGAIN when nothing is ready.
 ssize_t read_some(int fd, void *buf, size_t len);
-// Connections are blocking sockets, so that a process can wait for its
-// one kept connection in recv() (see hold_locked in request.cpp); every
-// other read of them goes through these, which never wait.  -1 with
-// EAGAIN when nothing is ready; EINTR retried.
+// Connections are blocking sockets, so that waiting for input is the read
+// itself, one system call where poll() and a read were two: the request
+// waiting for more of its body (recv_wait), and a process holding its one
+// kept connection (recv_blocking, see hold_locked in request.cpp).  Reads
+// that must not wait go through recv_now.
+//
+// recv() with MSG_DONTWAIT: -1 with EAGAIN when nothing is ready; EINTR
+// retried.
 ssize_t recv_now(int fd, void *buf, size_t len);
-ssize_t recv_now_vec(int fd, struct iovec *iov, int n);
+// recv() / recvmsg() until some input or its end arrives, through signals
+// and SO_RCVTIMEO expiries: > 0, 0 at the end, -1 on an error.
+ssize_t recv_wait(int fd, void *buf, size_t len);
+ssize_t recv_wait_vec(int fd, struct iovec *iov, int n);
 // One recv() that waits, as long as the socket's SO_RCVTIMEO allows;
 // EINTR is returned, not retried.
 ssize_t recv_blocking(int fd, void *buf, size_t len);

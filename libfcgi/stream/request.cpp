@@ -385,7 +385,8 @@ Pump pump(Conn *c, bool wait, proto::ServerConn::Event &ev)
             return Pump::error;
         c->in.clear();
         c->pos = 0;
-        ssize_t n = io::recv_now(c->fd, c->in.data(), c->in.capacity());
+        ssize_t n = wait ? io::recv_wait(c->fd, c->in.data(), c->in.capacity())
+                         : io::recv_now(c->fd, c->in.data(), c->in.capacity());
         if (n > 0) {
             c->in.extend(static_cast<size_t>(n));
             c->heard = true;
@@ -394,12 +395,9 @@ Pump pump(Conn *c, bool wait, proto::ServerConn::Event &ev)
         }
         if (n == 0)
             return Pump::closed;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
+        if (wait || (errno != EAGAIN && errno != EWOULDBLOCK))
             return Pump::error;
-        if (!wait)
-            return Pump::would_block;
-        if (io::wait_fd(c->fd, POLLIN, -1) < 0)
-            return Pump::error;
+        return Pump::would_block;
     }
 }
 
@@ -1654,25 +1652,21 @@ int read_direct(FCGX_Stream *s, char *dst, int n)
     size_t want = left < static_cast<size_t>(n) ? left : static_cast<size_t>(n);
     struct iovec iov[2] = {{dst, want}, {c->in.data(), c->in.capacity()}};
     int parts = want < static_cast<size_t>(n) && c->in.capacity() ? 2 : 1;
-    for (;;) {
-        ssize_t k = io::recv_now_vec(c->fd, iov, parts);
-        if (k > 0) {
-            size_t got = static_cast<size_t>(k);
-            if (got > want) {
-                c->in.clear();
-                c->pos = 0;
-                c->in.extend(got - want); // within its capacity
-                got = want;
-            }
-            c->proto.took_stdin(got);
-            return static_cast<int>(got);
+    ssize_t k = io::recv_wait_vec(c->fd, iov, parts);
+    if (k > 0) {
+        size_t got = static_cast<size_t>(k);
+        if (got > want) {
+            c->in.clear();
+            c->pos = 0;
+            c->in.extend(got - want); // within its capacity
+            got = want;
         }
-        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && io::wait_fd(c->fd, POLLIN, -1) >= 0)
-            continue;
-        c->input_broken = true;
-        stream::set_error(s, k == 0 ? FCGX_PROTOCOL_ERROR : (errno ? errno : EIO));
-        return -1;
+        c->proto.took_stdin(got);
+        return static_cast<int>(got);
     }
+    c->input_broken = true;
+    stream::set_error(s, k == 0 ? FCGX_PROTOCOL_ERROR : (errno ? errno : EIO));
+    return -1;
 }
 
 int start_filter_data(FCGX_Stream *s)
