@@ -38,7 +38,7 @@
 #include <unistd.h>
 
 #include "fcgiapp.h"
-#include "address.h"
+#include "server.h"
 #include "pattern.h"
 
 #define MAX_CHUNK (256 * 1024)
@@ -176,21 +176,6 @@ respond(struct worker *w)
     }
 }
 
-static void
-print_rss(void)
-{
-    char line[256];
-    FILE *f = fopen("/proc/self/status", "r");
-
-    if (f == NULL)
-        return;
-    while (fgets(line, sizeof(line), f) != NULL)
-        if (strncmp(line, "VmHWM:", 6) == 0)
-            fprintf(stderr, "vmhwm_kb=%ld\n", strtol(line + 6, NULL, 10));
-    fclose(f);
-}
-
-
 static void *
 serve(void *arg)
 {
@@ -215,58 +200,13 @@ serve(void *arg)
         FCGX_Finish_r(&w->req);
         if (limit > 0 && __atomic_add_fetch(&served, 1, __ATOMIC_SEQ_CST) >= limit) {
             if (report_rss)
-                print_rss();
+                bench_print_rss();
             exit(0);
         }
     }
     fprintf(stderr, "app: FCGX_Accept_r returned %d\n", rc);
     exit(1);
     return NULL;
-}
-
-/* Bind and listen on address, then move the socket to fd 0. */
-static void
-listen_on(const char *address, const char *portfile)
-{
-    struct bench_address addr;
-    int fd, one = 1;
-
-    if (bench_address_parse(address, &addr) != 0)
-        exit(2);
-    if (addr.u.sa.sa_family == AF_UNIX)
-        unlink(addr.u.un.sun_path);
-    fd = socket(addr.u.sa.sa_family, SOCK_STREAM, 0);
-    if (fd < 0) {
-        perror("app: socket");
-        exit(2);
-    }
-    if (addr.u.sa.sa_family != AF_UNIX)
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, &addr.u.sa, addr.len) != 0 || listen(fd, 1024) != 0) {
-        fprintf(stderr, "app: cannot listen on %s: %s\n", address, strerror(errno));
-        exit(2);
-    }
-    addr.len = sizeof(addr.u);
-    getsockname(fd, &addr.u.sa, &addr.len);
-    if (fd != 0) {
-        if (dup2(fd, 0) != 0) {
-            perror("app: dup2");
-            exit(2);
-        }
-        close(fd);
-    }
-    if (portfile != NULL) {
-        char tmp[4096];
-        FILE *f;
-
-        snprintf(tmp, sizeof(tmp), "%s.tmp", portfile);
-        f = fopen(tmp, "w");
-        if (f == NULL || fprintf(f, "%d\n", bench_address_port(&addr)) < 0
-            || fclose(f) != 0 || rename(tmp, portfile) != 0) {
-            fprintf(stderr, "app: cannot write %s\n", portfile);
-            exit(2);
-        }
-    }
 }
 
 int
@@ -293,8 +233,15 @@ main(int argc, char **argv)
     }
     if (threads < 1)
         threads = 1;
-    if (address != NULL)
-        listen_on(address, portfile);
+    /* The library takes its listening socket from fd 0, as under a web server. */
+    if (address != NULL) {
+        int fd = bench_listen("app", address, portfile);
+
+        if (fd != 0 && (dup2(fd, 0) != 0 || close(fd) != 0)) {
+            perror("app: dup2");
+            return 2;
+        }
+    }
     if (FCGX_Init() != 0) {
         fprintf(stderr, "app: FCGX_Init failed\n");
         return 1;

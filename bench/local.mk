@@ -9,8 +9,11 @@
 #                 and libfcgi.so.0 when they are installed; run.sh swaps our
 #                 library in underneath it with LD_LIBRARY_PATH
 #   bench/client  the load generator (raw FastCGI, needs no libfcgi)
+#   bench/limit   the physical limit for the hello scenarios: a responder
+#                 with no library, one read() and one write() per request
 
-bench_shared = $(srcdir)/bench/address.h $(srcdir)/bench/pattern.h
+bench_shared = $(srcdir)/bench/address.h $(srcdir)/bench/pattern.h \
+	$(srcdir)/bench/server.h
 
 # Against the reference only: no AM_CPPFLAGS, so neither our include/ nor
 # our config.h comes near it.
@@ -29,8 +32,13 @@ bench/client: $(srcdir)/bench/client.c $(bench_shared)
 	$(AM_V_CC)$(CC) $(AM_CFLAGS) $(CFLAGS) $(PTHREAD_CFLAGS) $(LDFLAGS) -o $@ \
 	  $(srcdir)/bench/client.c $(PTHREAD_LIBS)
 
+bench/limit: $(srcdir)/bench/limit.c $(bench_shared)
+	@$(MKDIR_P) bench
+	$(AM_V_CC)$(CC) $(AM_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ \
+	  $(srcdir)/bench/limit.c
+
 .PHONY: bench
-bench: bench/app bench/client libfcgi/libfcgi.la
+bench: bench/app bench/client bench/limit libfcgi/libfcgi.la
 	$(AM_V_at)top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
 	  $(SHELL) $(srcdir)/bench/run.sh
 
@@ -46,7 +54,7 @@ bench-nginx: all bench/app tests/servers/webapp$(EXEEXT) tests/servers/srvtool$(
 	$(AM_V_at)top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
 	  $(SHELL) $(srcdir)/bench/nginx.sh
 
-CLEANFILES += bench/app bench/client
+CLEANFILES += bench/app bench/client bench/limit
 clean-local: clean-bench
 .PHONY: clean-bench
 clean-bench:
@@ -55,9 +63,11 @@ clean-bench:
 EXTRA_DIST += \
 	bench/README \
 	bench/address.h \
+	bench/server.h \
 	bench/pattern.h \
 	bench/app.c \
 	bench/client.c \
+	bench/limit.c \
 	bench/run.sh \
 	bench/haproxy-mpx.sh \
 	bench/nginx.sh

@@ -10,6 +10,13 @@
 # tables show medians, and the req/s ratio is the median of the per-round
 # ratios ours / reference.
 #
+# hello-keep and hello-close have a third contender in the same rounds
+# (ref/ours/limit, then limit/ours/ref): bench/limit, a responder with no
+# library that does one read() and one write() per request, the physical
+# limit the performance target is stated against.  The report gives its
+# req/s and the medians of the per-round ratios ref / limit and ours /
+# limit, its CPU time per request and, with perf, its system calls.
+#
 # Per request it also measures, for the app process only:
 #   - CPU time (user + system) from /proc/PID/task/*/schedstat, counted
 #     over each timed run (after a warm-up run), divided by its responses;
@@ -42,9 +49,10 @@ set -u
 
 app=$top_builddir/bench/app
 client=$top_builddir/bench/client
+limit=$top_builddir/bench/limit
 ourlibdir=$top_builddir/libfcgi/.libs
 
-for f in "$app" "$client" "$ourlibdir/libfcgi.so.0"; do
+for f in "$app" "$client" "$limit" "$ourlibdir/libfcgi.so.0"; do
     if [ ! -e "$f" ]; then
         echo "run.sh: $f is missing (make bench builds it)" >&2
         exit 1
@@ -138,6 +146,14 @@ scenario() {
     esac
 }
 
+# has_limit NAME: does bench/limit run in scenario NAME too?
+has_limit() {
+    case $1 in
+        hello-keep | hello-close) return 0 ;;
+        *) return 1 ;;
+    esac
+}
+
 describe() {
     case $1 in
         hello-keep)  echo "keep-conn hello world, 1 connection (unix)" ;;
@@ -152,7 +168,8 @@ describe() {
 }
 
 # start_app LIB NAME [PREFIX...]: start the app (under PREFIX, if any) on
-# the scenario's address; sets pid and addr.
+# the scenario's address, or bench/limit when LIB is limit; sets pid and
+# addr.
 start_app() {
     lib=$1 name=$2
     shift 2
@@ -164,8 +181,10 @@ start_app() {
     rm -f "$tmp/port"
     libpath=
     [ "$lib" = ours ] && libpath=$ourlibdir
+    prog=$app
+    [ "$lib" = limit ] && prog=$limit
     # shellcheck disable=SC2086
-    LD_LIBRARY_PATH=$libpath "$@" "$app" -l "$listen" -P "$tmp/port" $appargs \
+    LD_LIBRARY_PATH=$libpath "$@" "$prog" -l "$listen" -P "$tmp/port" $appargs \
         </dev/null >>"$BENCH_OUT/app.log" 2>&1 &
     pid=$!
     apps="$apps $pid"
@@ -249,7 +268,7 @@ measure() {
           'BEGIN { printf "%.2f", n ? (b - a) / n / 1000 : 0 }')
     stop_app
     echo "$(field "$line" rps) $(field "$line" p99_us) ${hwm:-0} $cpu" >>"$BENCH_OUT/$name.$lib.runs"
-    printf '  %-12s %-4s %s cpu_us=%s\n' "$name" "$lib" "$line" "$cpu" >&2
+    printf '  %-12s %-5s %s cpu_us=%s\n' "$name" "$lib" "$line" "$cpu" >&2
 }
 
 median() {  # median of column $2 of file $1
@@ -258,14 +277,16 @@ median() {  # median of column $2 of file $1
         END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# paired NAME: the per-round ratios ours / ref of req/s (runs of one round
-# are adjacent in time, so they share the machine's load): "median min max".
+# paired NAME [A B]: the per-round ratios B / A (default ours / ref) of
+# req/s (runs of one round are adjacent in time, so they share the
+# machine's load): "median min max".
 paired() {
-    if [ ! -s "$BENCH_OUT/$1.ref.runs" ] || [ ! -s "$BENCH_OUT/$1.ours.runs" ]; then
+    a=${2:-ref} b=${3:-ours}
+    if [ ! -s "$BENCH_OUT/$1.$a.runs" ] || [ ! -s "$BENCH_OUT/$1.$b.runs" ]; then
         echo "n/a n/a n/a"
         return
     fi
-    paste -d ' ' "$BENCH_OUT/$1.ref.runs" "$BENCH_OUT/$1.ours.runs" |
+    paste -d ' ' "$BENCH_OUT/$1.$a.runs" "$BENCH_OUT/$1.$b.runs" |
         awk 'NF == 8 && $1 > 0 { print $5 / $1 }' | sort -g |
         awk 'function f(x) { return sprintf(x >= 100 ? "%.0f" : x >= 10 ? "%.1f" : "%.2f", x) }
              { v[NR] = $1 }
@@ -337,14 +358,19 @@ diff_counts() {
         }' "$1" "$2" | sort -k2,2gr
 }
 
-profile() {
+profile_perf() {
     lib=$1 name=$2
     if [ "$use_perf" = yes ] && perf_counts "$lib" "$name" "$p1" >"$tmp/c1" &&
        perf_counts "$lib" "$name" "$p2" >"$tmp/c2"; then
         diff_counts "$tmp/c1" "$tmp/c2" "$p1" "$p2" >"$BENCH_OUT/$name.$lib.perf"
-        printf '  %-12s %-4s syscalls/request (perf):   %s\n' "$name" "$lib" \
+        printf '  %-12s %-5s syscalls/request (perf):   %s\n' "$name" "$lib" \
             "$(tr '\n' ' ' <"$BENCH_OUT/$name.$lib.perf")" >&2
     fi
+}
+
+profile() {
+    lib=$1 name=$2
+    profile_perf "$lib" "$name"
     if [ "$use_strace" = yes ] && strace_counts "$lib" "$name" "$n1" >"$tmp/c1" &&
        strace_counts "$lib" "$name" "$n2" >"$tmp/c2"; then
         diff_counts "$tmp/c1" "$tmp/c2" "$n1" "$n2" >"$BENCH_OUT/$name.$lib.strace"
@@ -392,6 +418,9 @@ for name in $scenarios; do
     r=1
     while [ "$r" -le "$BENCH_ROUNDS" ]; do
         if [ $((r % 2)) -eq 1 ]; then order="ref ours"; else order="ours ref"; fi
+        if has_limit "$name"; then
+            if [ $((r % 2)) -eq 1 ]; then order="$order limit"; else order="limit $order"; fi
+        fi
         for lib in $order; do
             measure "$lib" "$name"
         done
@@ -400,6 +429,10 @@ for name in $scenarios; do
     for lib in ref ours; do
         profile "$lib" "$name"
     done
+    # The limit's system calls only: perf counts them natively and cheaply.
+    if has_limit "$name"; then
+        profile_perf limit "$name"
+    fi
 done
 
 # --- the report ------------------------------------------------------------
@@ -467,6 +500,26 @@ report() {
             "$(median "$BENCH_OUT/$name.ref.runs" 2)" "$(median "$BENCH_OUT/$name.ours.runs" 2)" \
             "$(median "$BENCH_OUT/$name.ref.runs" 3)" "$(median "$BENCH_OUT/$name.ours.runs" 3)"
     done
+    limited=
+    for name in $scenarios; do
+        if has_limit "$name"; then limited="$limited $name"; fi
+    done
+    if [ -n "$limited" ]; then
+        echo
+        echo "the physical limit, bench/limit (no library; one read and one write per"
+        echo "request), in the same rounds; x/limit is the median (and range) of the"
+        echo "per-round ratios.  CPU us and syscalls (perf) per request, as below:"
+        printf '%-12s %11s %9s %11s %10s %11s %7s %8s\n' scenario "limit req/s" \
+            ref/limit "(range)" ours/limit "(range)" "CPU us" syscalls
+        for name in $limited; do
+            # shellcheck disable=SC2046
+            set -- $(paired "$name" limit ref) $(paired "$name" limit ours)
+            printf '%-12s %11.0f %9s %11s %10s %11s %7s %8s\n' "$name" \
+                "$(median "$BENCH_OUT/$name.limit.runs" 1)" "$1" "$2-$3" "$4" "$5-$6" \
+                "$(median "$BENCH_OUT/$name.limit.runs" 4)" \
+                "$(count_total "$BENCH_OUT/$name.limit.perf")"
+        done
+    fi
     echo
     echo "per request, in the app process:"
     printf '%-12s %-24s | %-33s | %s\n' "" "  CPU us" "  syscalls (perf)   (strace)" \
