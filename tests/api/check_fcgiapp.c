@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +33,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <time.h>
@@ -2409,6 +2411,121 @@ START_TEST(kept_connection_busy_lets_new_ones_in)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* FCGI_FAIL_ACCEPT_ON_INTR: a signal ends the wait in FCGX_Accept_r.   */
+
+static void
+on_usr2(int sig)
+{
+    (void)sig;
+}
+
+/* Serves one request, then expects the next FCGX_Accept_r to fail with
+ * -EINTR when the test signals it. */
+static void
+serve_until_signal(void *arg)
+{
+    struct app *a = arg;
+    struct sigaction sa;
+    FCGX_Request req;
+    int i;
+    int rc;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_usr2;    /* no SA_RESTART */
+    sigaction(SIGUSR2, &sa, NULL);
+    for (i = 0; a->env != NULL && a->env[i] != NULL; i += 2)
+        setenv(a->env[i], a->env[i + 1], 1);
+    if (FCGX_Init() != 0 || FCGX_InitRequest(&req, a->lfd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+        _exit(APP_INIT_FAILED);
+    if (FCGX_Accept_r(&req) != 0)
+        _exit(APP_ACCEPT_FAILED);
+    a->fn(&req);
+    rc = FCGX_Accept_r(&req);
+    if (rc != -EINTR) {
+        fprintf(stderr, "app: FCGX_Accept_r returned %d, not -EINTR\n", rc);
+        _exit(APP_ACCEPT_FAILED);
+    }
+    FCGX_Free(&req, 1);
+    _exit(APP_OK);
+}
+
+/* The system call pid sleeps in, from /proc/PID/syscall: -1 if running,
+ * -2 if that cannot be read here. */
+static long
+blocked_in(pid_t pid)
+{
+    char path[64];
+    char line[256];
+    FILE *f;
+    long nr = -2;
+
+    snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -2;
+    if (fgets(line, sizeof(line), f) != NULL)
+        nr = strncmp(line, "running", 7) == 0 ? -1 : strtol(line, NULL, 10);
+    fclose(f);
+    return nr;
+}
+
+/*
+ * With one kept connection idle, the process waits in recv() on it
+ * (FCGI_KEEP_HOLD, here long enough to be seen) or, with FCGI_KEEP_HOLD=0,
+ * in poll(); a signal ends either wait with -EINTR.
+ */
+static void
+accept_fails_on_signal(const char *hold_ms, long nr1, long nr2)
+{
+    const char *env[] = { "FCGI_KEEP_HOLD", hold_ms, NULL };
+    struct app a;
+    int fd;
+    int i;
+    long nr = -1;
+
+    memset(&a, 0, sizeof(a));
+    a.lfd = listen_fcgx(ON_UNIX, a.addr, sizeof(a.addr));
+    a.fn = h_rr;
+    a.env = env;
+    a.pid = spawn(serve_until_signal, &a);
+    close(a.lfd);
+    fd = peer_connect(a.addr);
+    ck_assert_int_ge(fd, 0);
+    rr_ask(fd, 0, 0, PEER_KEEP_CONN);
+    for (i = 0; i < 1000; i++) {
+        nr = blocked_in(a.pid);
+        if (nr == -2 || nr == nr1 || nr == nr2)
+            break;
+        usleep(5000);
+    }
+    if (nr == -2) {
+        /* No /proc/PID/syscall (no ptrace access): signal it blind. */
+        usleep(200000);
+    } else {
+        ck_assert_msg(nr == nr1 || nr == nr2, "the app waits in system call %ld", nr);
+    }
+    kill(a.pid, SIGUSR2);
+    ck_assert_int_eq(app_finish(&a), APP_OK);
+    close(fd);
+}
+
+START_TEST(accept_fails_on_signal_holding)
+{
+    accept_fails_on_signal("1000", SYS_recvfrom, SYS_recvfrom);
+}
+END_TEST
+
+START_TEST(accept_fails_on_signal_polling)
+{
+#ifdef SYS_poll
+    accept_fails_on_signal("0", SYS_poll, SYS_ppoll);
+#else
+    accept_fails_on_signal("0", SYS_ppoll, SYS_ppoll);
+#endif
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* FCGX_OpenSocket.                                                    */
 
 static void
@@ -2920,6 +3037,8 @@ fcgiapp_suite(void)
     tcase_add_test(tc, round_robin_kept_connections);
     tcase_add_test(tc, kept_connection_idle_lets_new_ones_in);
     tcase_add_test(tc, kept_connection_busy_lets_new_ones_in);
+    tcase_add_test(tc, accept_fails_on_signal_holding);
+    tcase_add_test(tc, accept_fails_on_signal_polling);
 
     tc = tcase(s, "management", 60);
     tcase_add_test(tc, limit_params_bytes);
