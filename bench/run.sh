@@ -253,7 +253,8 @@ cpu_ns() {
 
 # One timed run, after a warm-up run of its own (so the CPU time counted
 # leaves out first-request costs: lazy binding, first page faults); appends
-# "rps p99_us vmhwm_kb cpu_us_per_request" to NAME.LIB.runs.
+# "rps p99_us vmhwm_kb cpu_us_per_request" to NAME.LIB.runs, or "0 0 0 0"
+# when the run failed, so that line k of every library's file is round k.
 measure() {
     lib=$1 name=$2
     start_app "$lib" "$name"
@@ -261,6 +262,7 @@ measure() {
     if ! client_run "$name/$lib warm-up" $cargs -n "$warm" -t 30 ||
        ! { cpu0=$(cpu_ns "$pid") && client_run "$name/$lib" $cargs -d "$BENCH_SECONDS" -t 30; }; then
         stop_app
+        echo "0 0 0 0" >>"$BENCH_OUT/$name.$lib.runs"
         return 0
     fi
     hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
@@ -271,10 +273,19 @@ measure() {
     printf '  %-12s %-5s %s cpu_us=%s\n' "$name" "$lib" "$line" "$cpu" >&2
 }
 
-median() {  # median of column $2 of file $1
+median() {  # median of column $2 of file $1, over the runs that did not fail
     [ -s "$1" ] || { echo n/a; return; }
-    sort -g -k"$2","$2" "$1" | awk -v c="$2" '{ v[NR] = $c }
-        END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+    awk '$1 > 0' "$1" | sort -g -k"$2","$2" | awk -v c="$2" '{ v[NR] = $c }
+        END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]
+              else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# whole NUMBER: NUMBER rounded, or n/a as it is.
+whole() {
+    case $1 in
+        n/a) echo n/a ;;
+        *) printf '%.0f\n' "$1" ;;
+    esac
 }
 
 # paired NAME [A B]: the per-round ratios B / A (default ours / ref) of
@@ -287,7 +298,7 @@ paired() {
         return
     fi
     paste -d ' ' "$BENCH_OUT/$1.$a.runs" "$BENCH_OUT/$1.$b.runs" |
-        awk 'NF == 8 && $1 > 0 { print $5 / $1 }' | sort -g |
+        awk 'NF == 8 && $1 > 0 && $5 > 0 { print $5 / $1 }' | sort -g |
         awk 'function f(x) { return sprintf(x >= 100 ? "%.0f" : x >= 10 ? "%.1f" : "%.2f", x) }
              { v[NR] = $1 }
              END { if (NR == 0) { print "n/a n/a n/a"; exit }
@@ -495,7 +506,8 @@ report() {
         ro=$(median "$BENCH_OUT/$name.ours.runs" 1)
         # shellcheck disable=SC2046
         set -- $(paired "$name")
-        printf '%-12s %10.0f %10.0f %7s %11s %9s %9s %7sk %7sk\n' "$name" "$rr" "$ro" \
+        printf '%-12s %10s %10s %7s %11s %9s %9s %7sk %7sk\n' "$name" \
+            "$(whole "$rr")" "$(whole "$ro")" \
             "$1" "$2-$3" \
             "$(median "$BENCH_OUT/$name.ref.runs" 2)" "$(median "$BENCH_OUT/$name.ours.runs" 2)" \
             "$(median "$BENCH_OUT/$name.ref.runs" 3)" "$(median "$BENCH_OUT/$name.ours.runs" 3)"
@@ -514,8 +526,8 @@ report() {
         for name in $limited; do
             # shellcheck disable=SC2046
             set -- $(paired "$name" limit ref) $(paired "$name" limit ours)
-            printf '%-12s %11.0f %9s %11s %10s %11s %7s %8s\n' "$name" \
-                "$(median "$BENCH_OUT/$name.limit.runs" 1)" "$1" "$2-$3" "$4" "$5-$6" \
+            printf '%-12s %11s %9s %11s %10s %11s %7s %8s\n' "$name" \
+                "$(whole "$(median "$BENCH_OUT/$name.limit.runs" 1)")" "$1" "$2-$3" "$4" "$5-$6" \
                 "$(median "$BENCH_OUT/$name.limit.runs" 4)" \
                 "$(count_total "$BENCH_OUT/$name.limit.perf")"
         done
