@@ -29,12 +29,22 @@ ssize_t recv_now(int fd, void *buf, size_t len)
     return r;
 }
 
+// Whether a recv() that waits should be tried again: after a signal, after
+// SO_RCVTIMEO expired, or (in poll(), not spinning) when the program made
+// the descriptor non-blocking.
+static bool wait_again(int fd)
+{
+    if (errno == EINTR)
+        return true;
+    return (errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(fd, POLLIN, -1) >= 0;
+}
+
 ssize_t recv_wait(int fd, void *buf, size_t len)
 {
     ssize_t r;
     do
         r = recv(fd, buf, len, 0);
-    while (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK));
+    while (r < 0 && wait_again(fd));
     return r;
 }
 
@@ -46,7 +56,7 @@ ssize_t recv_wait_vec(int fd, struct iovec *iov, int n)
     ssize_t r;
     do
         r = recvmsg(fd, &msg, 0);
-    while (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK));
+    while (r < 0 && wait_again(fd));
     return r;
 }
 

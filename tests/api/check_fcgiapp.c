@@ -626,6 +626,61 @@ h_stdin_sum(FCGX_Request *req)
     free(body);
 }
 
+/*
+ * A program that made its connection non-blocking (FCGX_Request.ipcFd) and
+ * reads a body that arrives late: the library waits for it in poll(), not
+ * in a loop of failing reads.  Says the body's length and the CPU time the
+ * reading took, in milliseconds.
+ */
+static void
+h_stdin_nonblocking(FCGX_Request *req)
+{
+    struct timespec t0;
+    struct timespec t1;
+    char *body;
+    size_t n;
+
+    fcntl(req->ipcFd, F_SETFL, fcntl(req->ipcFd, F_GETFL) | O_NONBLOCK);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    n = slurp(req->in, &body);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    say(req->out, "%zu %ld", n,
+        (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+    free(body);
+}
+
+#define LATE_BODY_PAUSE_MS 500
+
+START_TEST(stdin_late_on_nonblocking_fd)
+{
+    static const char half[] = "0123456789abcdef";
+    struct app a;
+    peer_response r;
+    unsigned len;
+    long cpu_ms;
+    int fd;
+
+    app_start(&a, ON_UNIX, h_stdin_nonblocking, 1);
+    fd = peer_connect(a.addr);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(peer_begin(fd, 1, PEER_RESPONDER, 0), 0);
+    ck_assert_int_eq(peer_params(fd, 1, NULL, 0), 0);
+    ck_assert_int_eq(peer_stream(fd, PEER_STDIN, 1, half, 16, 0, 0), 0);
+    usleep(LATE_BODY_PAUSE_MS * 1000);
+    ck_assert_int_eq(peer_stream(fd, PEER_STDIN, 1, half, 16, 0, 1), 0);
+    peer_response_init(&r);
+    ck_assert_int_eq(peer_read(fd, &r, 1, PEER_UNTIL_END, peer_ms(PEER_TIMEOUT_MS)), 0);
+    ck_assert_int_eq(sscanf(txt(&r.out), "%u %ld", &len, &cpu_ms), 2);
+    ck_assert_uint_eq(len, 32);
+    /* Reading again and again through the pause would take most of it. */
+    ck_assert_msg(cpu_ms < LATE_BODY_PAUSE_MS / 5,
+                  "reading a late body took %ld ms of CPU time", cpu_ms);
+    peer_response_free(&r);
+    close(fd);
+    ck_assert_int_eq(app_finish(&a), APP_OK);
+}
+END_TEST
+
 /* A 20 000-byte body in records of 1, 7 and 1000 bytes. */
 START_TEST(stdin_across_records)
 {
@@ -3009,6 +3064,7 @@ fcgiapp_suite(void)
     tcase_add_test(tc, stdin_across_records);
     tcase_add_test(tc, stdin_reads_past_records);
     tcase_add_test(tc, stdin_reads_stay_in_input);
+    tcase_add_test(tc, stdin_late_on_nonblocking_fd);
     tcase_add_test(tc, get_error_and_clear);
 
     tc = tcase(s, "write", 30);
