@@ -641,6 +641,25 @@ int lead_locked(int flags, bool may_accept, bool draining = false)
     return 0;
 }
 
+// One read into c's buffer, emptied first (all of it was fed), with the
+// process lock let go meanwhile: recv_blocking when block, recv_now when
+// not.  Returns the read's result, errno as it left it.
+ssize_t read_unlocked(Conn *c, bool block)
+{
+    Process *p = g_proc;
+    c->in.clear();
+    c->pos = 0;
+    pthread_mutex_unlock(&p->mu);
+    ssize_t n = block ? io::recv_blocking(c->fd, c->in.data(), c->in.capacity())
+                      : io::recv_now(c->fd, c->in.data(), c->in.capacity());
+    int err = errno;
+    pthread_mutex_lock(&p->mu);
+    if (n > 0)
+        c->in.extend(static_cast<size_t>(n));
+    errno = err;
+    return n;
+}
+
 // How often a holding process that keeps being served on its connection
 // still looks at its listening sockets.
 constexpr long kHoldListenLookMs = 2;
@@ -698,21 +717,15 @@ int hold_locked(int flags, bool may_accept, Conn **out)
         c->hold_timed = true;
     }
     take_idle_locked(c);
-    c->in.clear();
-    c->pos = 0;
-    pthread_mutex_unlock(&p->mu);
-    ssize_t got = io::recv_blocking(c->fd, c->in.data(), c->in.capacity());
+    ssize_t got = read_unlocked(c, true);
     int err = errno;
-    pthread_mutex_lock(&p->mu);
     if (got < 0 && (err == EAGAIN || err == EWOULDBLOCK || err == EINTR)) {
         idle_insert_locked(c);
         return err == EINTR && (flags & FCGI_FAIL_ACCEPT_ON_INTR) ? -EINTR : 0;
     }
     // Input, its end or an error: reading it again tells which.
-    if (got > 0) {
-        c->in.extend(static_cast<size_t>(got));
+    if (got > 0)
         c->heard = true;
-    }
     *out = c;
     return 1;
 }
@@ -1187,17 +1200,9 @@ Conn *mpx_settle_locked(Conn *c)
 // demultiplexing of what came.  Returns c when it is to be closed.
 Conn *mpx_read_locked(Conn *c, Request *r)
 {
-    Process *p = g_proc;
     if (c->pos == c->in.size()) {
-        c->in.clear();
-        c->pos = 0;
-        pthread_mutex_unlock(&p->mu);
-        ssize_t n = io::recv_now(c->fd, c->in.data(), c->in.capacity());
-        int err = errno;
-        pthread_mutex_lock(&p->mu);
-        if (n > 0) {
-            c->in.extend(static_cast<size_t>(n));
-        } else if (n == 0 || (err != EAGAIN && err != EWOULDBLOCK)) {
+        ssize_t n = read_unlocked(c, false);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
             c->input_broken = true;
             mpx_kill_locked(c);
         }
