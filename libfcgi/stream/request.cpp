@@ -554,6 +554,19 @@ void drop_expired_locked(long now)
     }
 }
 
+// Fills fds with the listening sockets some thread waits on (room for all
+// of them); returns how many.
+size_t listener_pollfds_locked(struct pollfd *fds)
+{
+    const ListenSlot *slots = reinterpret_cast<const ListenSlot *>(g_proc->listens.data());
+    size_t nslots = g_proc->listens.size() / sizeof(ListenSlot);
+    size_t n = 0;
+    for (size_t i = 0; i < nslots; ++i)
+        if (slots[i].waiters > 0)
+            fds[n++] = {slots[i].fd, POLLIN, 0};
+    return n;
+}
+
 // The leader polls the wake pipe, every listening socket some thread waits
 // on and every idle connection; called and returns with the lock held.
 int lead_locked(int flags, bool may_accept, bool draining = false)
@@ -580,10 +593,8 @@ int lead_locked(int flags, bool may_accept, bool draining = false)
     // the pipe out (a negative descriptor is ignored) and rely on the
     // deadlines of the connections waited for.
     fds[n++] = {draining ? -1 : p->wake[0], POLLIN, 0};
-    const ListenSlot *slots = reinterpret_cast<const ListenSlot *>(p->listens.data());
-    for (size_t i = 0; i < nslots && may_accept; ++i)
-        if (slots[i].waiters > 0)
-            fds[n++] = {slots[i].fd, POLLIN, 0};
+    if (may_accept)
+        n += listener_pollfds_locked(fds + n);
     size_t first_conn = n;
     long now = io::now_ms(), next_deadline = 0;
     for (Conn *c = p->idle; c; c = c->next) {
@@ -696,11 +707,7 @@ int hold_locked(int flags, bool may_accept, Conn **out)
             p->pollfds.extend(nslots * sizeof(struct pollfd)));
         if (!fds)
             return 0;
-        const ListenSlot *slots = reinterpret_cast<const ListenSlot *>(p->listens.data());
-        size_t n = 0;
-        for (size_t i = 0; i < nslots; ++i)
-            if (slots[i].waiters > 0)
-                fds[n++] = {slots[i].fd, POLLIN, 0};
+        size_t n = listener_pollfds_locked(fds);
         p->listen_seen = now;
         if (poll(fds, n, 0) > 0) {
             p->listen_hot = true;
